@@ -1,0 +1,222 @@
+"""Fast, unbiased evaluation: the policy acts on a batch of environment copies at once.
+
+Semantics follow SB3's ``evaluate_policy``: every environment copy runs its own fixed share of
+the episodes (so short episodes do not dominate), returns are the raw returns the environment
+gives (read from a ``Monitor`` when one is in the wrapper chain). The speed comes from calling the
+policy once per step for the whole batch instead of once per environment.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Union
+
+import gymnasium as gym
+import numpy as np
+from stable_baselines3.common.monitor import Monitor
+from stable_baselines3.common.vec_env import VecEnv, VecNormalize
+from tqdm.auto import tqdm
+
+from rl_framework.environment.copies import environment_copies, is_wrapped_with
+
+EvaluationEnvironment = Union[gym.Env, str, Callable[[], gym.Env], Sequence[Any], VecEnv]
+BatchPolicy = Callable[..., np.ndarray]
+
+
+@dataclass(frozen=True)
+class EvaluationResult:
+    """Per-episode results of an evaluation, in episode order.
+
+    :param episode_returns: undiscounted raw return of each episode.
+    :param episode_lengths: number of steps of each episode.
+    """
+
+    episode_returns: np.ndarray
+    episode_lengths: np.ndarray
+
+    def __post_init__(self) -> None:
+        if len(self.episode_returns) != len(self.episode_lengths):
+            raise ValueError("episode_returns and episode_lengths must have the same length.")
+
+    @property
+    def mean_reward(self) -> float:
+        """Mean episode return."""
+        return float(np.mean(self.episode_returns))
+
+    @property
+    def std_reward(self) -> float:
+        """Standard deviation of the episode returns (population, as SB3 reports it)."""
+        return float(np.std(self.episode_returns))
+
+    @property
+    def mean_length(self) -> float:
+        """Mean episode length."""
+        return float(np.mean(self.episode_lengths))
+
+
+def episode_seeds(seeds: int | Sequence[int] | None, n_episodes: int) -> list[int | None]:
+    """Expand the ``seeds`` argument of ``evaluate`` into one seed (or ``None``) per episode.
+
+    :raises ValueError: when a seed list does not have one seed per episode.
+    """
+    if seeds is None:
+        return [None] * n_episodes
+    if isinstance(seeds, (int, np.integer)):
+        return [int(seeds) + i for i in range(n_episodes)]
+    seed_list = [int(seed) for seed in seeds]
+    if len(seed_list) != n_episodes:
+        raise ValueError(
+            f"seeds has {len(seed_list)} entries but n_eval_episodes is {n_episodes}: give one seed per "
+            f"episode, a single int (episode i uses seed + i), or None."
+        )
+    return list(seed_list)
+
+
+def evaluate_agent(
+    act: BatchPolicy,
+    environment: EvaluationEnvironment,
+    n_eval_episodes: int,
+    seeds: int | Sequence[int] | None = None,
+    deterministic: bool = False,
+    progress_bar: bool = True,
+    max_parallel_environments: int = 100,
+) -> EvaluationResult:
+    """Evaluate the batched policy ``act(observations, deterministic=...)`` on ``environment``.
+
+    See ``BaseAgent.evaluate`` for the meaning of the arguments.
+    """
+    if isinstance(n_eval_episodes, bool) or not isinstance(n_eval_episodes, (int, np.integer)) or n_eval_episodes < 1:
+        raise ValueError(f"n_eval_episodes must be a positive int, got {n_eval_episodes!r}.")
+    if max_parallel_environments < 1:
+        raise ValueError(f"max_parallel_environments must be >= 1, got {max_parallel_environments}.")
+    n_episodes = int(n_eval_episodes)
+    seed_per_episode = episode_seeds(seeds, n_episodes)
+    with tqdm(total=n_episodes, desc="Evaluating", unit="episode", disable=not progress_bar) as bar:
+        if isinstance(environment, VecEnv):
+            return _evaluate_vec_env(act, environment, n_episodes, seed_per_episode[0], deterministic, bar)
+        n_copies = min(n_episodes, max_parallel_environments)
+        with environment_copies(environment, n_copies) as envs:
+            return _evaluate_env_list(act, envs, seed_per_episode, deterministic, bar)
+
+
+def stack_observations(observations: Sequence[Any]) -> Any:
+    """Stack per-environment observations into one batch (dict observations key by key)."""
+    if isinstance(observations[0], dict):
+        return {key: np.stack([obs[key] for obs in observations]) for key in observations[0]}
+    return np.stack([np.asarray(obs) for obs in observations])
+
+
+class _EnvRunner:
+    """One environment copy working through its share of episodes (indices ``episodes``)."""
+
+    def __init__(self, env: gym.Env, episodes: list[int], seeds: list[int | None]) -> None:
+        self.env = env
+        self.episodes = episodes
+        self.seeds = seeds
+        self.reads_monitor = is_wrapped_with(env, Monitor)
+        self.position = 0
+        self.episode_return = 0.0
+        self.episode_length = 0
+        self.observation, _ = env.reset(seed=seeds[episodes[0]])
+
+    @property
+    def current_episode(self) -> int:
+        return self.episodes[self.position]
+
+    def step(self, action: Any) -> tuple[int, float, int] | None:
+        """Step once; return ``(episode index, return, length)`` when an episode just finished."""
+        self.observation, reward, terminated, truncated, info = self.env.step(action)
+        self.episode_return += float(reward)
+        self.episode_length += 1
+        if not (terminated or truncated):
+            return None
+        if self.reads_monitor and "episode" not in info:
+            # The Monitor sees a longer episode (e.g. a life lost, not the game): keep going.
+            self.observation, _ = self.env.reset()
+            return None
+        if self.reads_monitor:
+            finished = (self.current_episode, float(info["episode"]["r"]), int(info["episode"]["l"]))
+        else:
+            finished = (self.current_episode, self.episode_return, self.episode_length)
+        self.position += 1
+        self.episode_return, self.episode_length = 0.0, 0
+        if not self.done:
+            self.observation, _ = self.env.reset(seed=self.seeds[self.current_episode])
+        return finished
+
+    @property
+    def done(self) -> bool:
+        return self.position >= len(self.episodes)
+
+
+def _evaluate_env_list(
+    act: BatchPolicy,
+    envs: list[gym.Env],
+    seeds: list[int | None],
+    deterministic: bool,
+    bar: tqdm,
+) -> EvaluationResult:
+    n_episodes = len(seeds)
+    runners = [
+        _EnvRunner(env, list(range(k, n_episodes, len(envs))), seeds)
+        for k, env in enumerate(envs)
+        if k < n_episodes
+    ]
+    returns = np.zeros(n_episodes)
+    lengths = np.zeros(n_episodes, dtype=np.int64)
+    active = runners
+    while active:
+        actions = act(stack_observations([runner.observation for runner in active]), deterministic=deterministic)
+        for runner, action in zip(active, actions):
+            finished = runner.step(action)
+            if finished is not None:
+                index, returns[index], lengths[index] = finished
+                bar.update(1)
+        active = [runner for runner in active if not runner.done]
+    return EvaluationResult(returns, lengths)
+
+
+def _evaluate_vec_env(
+    act: BatchPolicy,
+    vec_env: VecEnv,
+    n_episodes: int,
+    seed: int | None,
+    deterministic: bool,
+    bar: tqdm,
+) -> EvaluationResult:
+    """SB3 ``evaluate_policy`` semantics on a user's VecEnv (which resets itself)."""
+    while isinstance(vec_env, VecNormalize):
+        # The agent applies its own frozen statistics; the env must give raw observations and rewards.
+        vec_env = vec_env.venv
+    reads_monitor = bool(vec_env.env_is_wrapped(Monitor)[0])
+    n_envs = vec_env.num_envs
+    targets = np.array([(n_episodes + i) // n_envs for i in range(n_envs)], dtype=int)
+    counts = np.zeros(n_envs, dtype=int)
+    running_returns = np.zeros(n_envs)
+    running_lengths = np.zeros(n_envs, dtype=int)
+    returns: list[float] = []
+    lengths: list[int] = []
+    if seed is not None:
+        vec_env.seed(seed)
+    observations = vec_env.reset()
+    while (counts < targets).any():
+        actions = act(observations, deterministic=deterministic)
+        observations, rewards, dones, infos = vec_env.step(actions)
+        running_returns += rewards
+        running_lengths += 1
+        for i in np.flatnonzero(dones):
+            if counts[i] < targets[i]:
+                if reads_monitor and "episode" in infos[i]:
+                    returns.append(float(infos[i]["episode"]["r"]))
+                    lengths.append(int(infos[i]["episode"]["l"]))
+                    counts[i] += 1
+                    bar.update(1)
+                elif not reads_monitor:
+                    returns.append(float(running_returns[i]))
+                    lengths.append(int(running_lengths[i]))
+                    counts[i] += 1
+                    bar.update(1)
+            if not reads_monitor or "episode" in infos[i]:
+                running_returns[i], running_lengths[i] = 0.0, 0
+    return EvaluationResult(np.array(returns), np.array(lengths))

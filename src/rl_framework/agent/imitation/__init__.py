@@ -1,0 +1,1 @@
+"""Imitation-learning agents and their data (imports the ``imitation`` library)."""

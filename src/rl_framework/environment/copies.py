@@ -1,0 +1,105 @@
+"""Making several independent copies of an environment, for batched evaluation and vectorized training."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+import gymnasium as gym
+
+
+def is_wrapped_with(env: gym.Env, wrapper_class: type) -> bool:
+    """Return whether ``wrapper_class`` appears anywhere in ``env``'s wrapper chain."""
+    current: Any = env
+    while current is not None:
+        if isinstance(current, wrapper_class):
+            return True
+        current = getattr(current, "env", None)
+    return False
+
+
+def spec_copyable(env: gym.Env) -> bool:
+    """Return whether ``gym.make(env.spec)`` rebuilds ``env`` with all its wrappers.
+
+    True when the env was made from a registered id and every wrapper added afterwards records
+    its constructor arguments (gymnasium's own wrappers do; SB3's ``Monitor`` does not).
+    """
+    spec = env.spec
+    if spec is None:
+        return False
+    return all(wrapper.kwargs is not None for wrapper in getattr(spec, "additional_wrappers", ()))
+
+
+def make_env(entry: Any) -> tuple[gym.Env, bool]:
+    """Turn one environment entry into an env; return ``(env, made_here)``.
+
+    :param entry: a gymnasium env, an env id string, or a zero-argument factory.
+    :raises TypeError: for anything else, naming what is accepted.
+    """
+    if isinstance(entry, gym.Env):
+        return entry, False
+    if isinstance(entry, str):
+        return gym.make(entry), True
+    if callable(entry):
+        env = entry()
+        if not isinstance(env, gym.Env):
+            raise TypeError(f"The environment factory {entry!r} returned {type(env).__name__}, not a gymnasium.Env.")
+        return env, True
+    raise TypeError(
+        f"Cannot use {type(entry).__name__} as an environment. Pass a gymnasium.Env, an env id string, "
+        f"a zero-argument factory returning an env, a list of those, or an SB3 VecEnv."
+    )
+
+
+def copy_factories(environment: Any, n_copies: int) -> list[Callable[[], gym.Env]] | None:
+    """Return ``n_copies`` factories of fresh copies of ``environment``, or ``None`` if it cannot be copied.
+
+    An env id or a factory can always be copied; an env instance only through its spec.
+    """
+    if isinstance(environment, str):
+        return [lambda: gym.make(environment)] * n_copies
+    if isinstance(environment, gym.Env):
+        if not spec_copyable(environment):
+            return None
+        spec = environment.spec
+        return [lambda: gym.make(spec)] * n_copies
+    if callable(environment):
+        return [environment] * n_copies
+    return None
+
+
+@contextlib.contextmanager
+def environment_copies(environment: Any, n_copies: int) -> Iterator[list[gym.Env]]:
+    """Yield up to ``n_copies`` independent envs for ``environment``; close the ones made here.
+
+    - an env id or factory: ``n_copies`` fresh envs;
+    - a list of envs / ids / factories: those (factories and ids instantiated);
+    - a single env: the env itself plus copies made from its spec, or just the env when it
+      cannot be copied (its episodes then run one after another).
+    """
+    made: list[gym.Env] = []
+    try:
+        if isinstance(environment, Sequence) and not isinstance(environment, str):
+            if len(environment) == 0:
+                raise ValueError("The list of environments is empty: pass at least one environment.")
+            envs = []
+            for entry in environment:
+                env, made_here = make_env(entry)
+                envs.append(env)
+                if made_here:
+                    made.append(env)
+        elif isinstance(environment, gym.Env):
+            factories = copy_factories(environment, n_copies - 1) or []
+            made = [factory() for factory in factories]
+            envs = [environment, *made]
+        else:
+            factories = copy_factories(environment, n_copies)
+            if factories is None:
+                make_env(environment)  # raises the TypeError that names what is accepted
+            made = [factory() for factory in factories or []]
+            envs = list(made)
+        yield envs
+    finally:
+        for env in made:
+            env.close()

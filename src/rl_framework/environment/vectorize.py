@@ -1,0 +1,107 @@
+"""Turning whatever the user passes as training environments into one SB3 VecEnv."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, Literal
+
+import gymnasium as gym
+from stable_baselines3.common.monitor import Monitor
+from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv
+
+from rl_framework.environment.copies import copy_factories, is_wrapped_with, make_env
+
+Vectorization = Literal["dummy", "subprocess"]
+TrainingEnvironments = Any  # gym.Env | str | factory | list of those | VecEnv
+
+
+def _monitored(entry: Any) -> Callable[[], gym.Env]:
+    """Factory that builds ``entry`` and puts a Monitor on it (SB3 reads episode stats from it)."""
+
+    def build() -> gym.Env:
+        env, _ = make_env(entry)
+        return env if is_wrapped_with(env, Monitor) else Monitor(env)
+
+    return build
+
+
+def to_factories(training_environments: TrainingEnvironments, n_envs: int) -> list[Callable[[], gym.Env]]:
+    """Expand the accepted input forms into one factory per environment.
+
+    :raises ValueError: when ``n_envs`` copies are asked of an env that cannot be copied.
+    """
+    if isinstance(n_envs, bool) or not isinstance(n_envs, int) or n_envs < 1:
+        raise ValueError(f"n_envs must be a positive int, got {n_envs!r}.")
+    if isinstance(training_environments, Sequence) and not isinstance(training_environments, str):
+        if len(training_environments) == 0:
+            raise ValueError("training_environments is an empty list: pass at least one environment.")
+        return [_monitored(entry) for entry in training_environments]
+    if isinstance(training_environments, gym.Env) and n_envs == 1:
+        return [_monitored(training_environments)]
+    factories = copy_factories(training_environments, n_envs)
+    if factories is None:
+        if isinstance(training_environments, gym.Env):
+            raise ValueError(
+                f"Cannot make {n_envs} copies of this environment instance (it has no re-makeable spec). "
+                f"Pass an env id, a factory, or a list of {n_envs} environments instead."
+            )
+        make_env(training_environments)  # raises the TypeError naming accepted inputs
+    return [_monitored(factory) for factory in factories or []]
+
+
+def make_vec_env(
+    training_environments: TrainingEnvironments,
+    n_envs: int = 1,
+    vectorization: Vectorization = "dummy",
+) -> VecEnv:
+    """Build one VecEnv from ``training_environments`` and check all its envs share their spaces.
+
+    :param training_environments: a VecEnv (used as is), an env, env id, factory, or a list of envs/factories.
+    :param n_envs: number of copies for an env id, a factory or a copyable env.
+    :param vectorization: ``"dummy"`` (in-process, default) or ``"subprocess"`` (one process per env).
+    :return: the VecEnv.
+    """
+    if isinstance(training_environments, VecEnv):
+        return training_environments
+    if vectorization not in ("dummy", "subprocess"):
+        raise ValueError(f"vectorization must be 'dummy' or 'subprocess', got {vectorization!r}.")
+    factories = to_factories(training_environments, n_envs)
+    vec_env: VecEnv = DummyVecEnv(factories) if vectorization == "dummy" else SubprocVecEnv(factories)
+    try:
+        check_same_spaces(vec_env)
+    except ValueError:
+        vec_env.close()
+        raise
+    return vec_env
+
+
+def check_same_spaces(vec_env: VecEnv) -> None:
+    """Raise ``ValueError`` if the envs inside ``vec_env`` disagree on their spaces."""
+    for attribute in ("observation_space", "action_space"):
+        spaces = vec_env.get_attr(attribute)
+        for index, space in enumerate(spaces[1:], start=1):
+            if space != spaces[0]:
+                raise ValueError(
+                    f"The training environments have different {attribute}s: env 0 has {spaces[0]}, "
+                    f"env {index} has {space}. Vectorized training needs identical spaces; pass copies "
+                    f"of one environment."
+                )
+
+
+def check_spaces_match(
+    observation_space: gym.Space, action_space: gym.Space, env_observation_space: gym.Space,
+    env_action_space: gym.Space, context: str,
+) -> None:
+    """Raise ``ValueError`` naming both spaces when an agent's spaces differ from an env's.
+
+    :param context: what is being matched, e.g. "the loaded model" (for the message).
+    """
+    for kind, expected, given in (
+        ("observation", observation_space, env_observation_space),
+        ("action", action_space, env_action_space),
+    ):
+        if expected != given:
+            raise ValueError(
+                f"{context} expects the {kind} space {expected} but the environment has {given}. "
+                f"Train a new agent for this environment, or pass an environment with matching spaces."
+            )

@@ -1,0 +1,1 @@
+"""Utilities: connectors (upload/download/logging), callbacks, atomic files, video."""
