@@ -1,0 +1,182 @@
+"""Everything an upload carries, prepared once for every connector.
+
+``bundle_agent`` saves the agent into a folder, evaluates it, records a replay video and
+writes ``metadata.json``; each connector then only moves the folder's files to its backend.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+import time
+from dataclasses import dataclass, field
+from importlib import metadata as package_metadata
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rl_framework.util.files import atomic_write_text
+
+if TYPE_CHECKING:
+    from rl_framework.agent.base_agent import BaseAgent
+    from rl_framework.agent.evaluation import EvaluationResult
+
+#: Libraries whose versions go into ``metadata.json``.
+RECORDED_LIBRARIES = ("rl_framework", "stable-baselines3", "imitation", "gymnasium", "torch", "numpy")
+METADATA_FILE = "metadata.json"
+VIDEO_FILE = "replay.mp4"
+
+
+@dataclass(frozen=True)
+class UploadOptions:
+    """What an upload records besides the agent.
+
+    :param agent_file_name: file name of the saved agent inside the bundle.
+    :param n_eval_episodes: episodes for the evaluation stored with the agent.
+    :param deterministic_evaluation: evaluate (and record) with deterministic actions.
+    :param video_length: environment steps in the replay video.
+    :param video_fps: frames per second of the replay video.
+    :param seed: base seed of the evaluation episodes (episode ``i`` uses ``seed + i``).
+    """
+
+    agent_file_name: str = "agent.zip"
+    n_eval_episodes: int = 10
+    deterministic_evaluation: bool = True
+    video_length: int = 1000
+    video_fps: int = 30
+    seed: int | None = 0
+
+    def __post_init__(self) -> None:
+        if not self.agent_file_name or "/" in self.agent_file_name or "\\" in self.agent_file_name:
+            raise ValueError(f"agent_file_name must be a plain file name, got {self.agent_file_name!r}.")
+        for name in ("n_eval_episodes", "video_length", "video_fps"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}.")
+
+
+@dataclass(frozen=True)
+class AgentBundle:
+    """The files of one upload, all inside ``folder``.
+
+    :param folder: the folder holding every file of the bundle.
+    :param agent_file: the saved agent (companion files such as normaliser statistics lie beside it).
+    :param metadata: the content of ``metadata.json``.
+    :param evaluation: the evaluation result, if an evaluation environment was given.
+    :param video_file: the replay video, if a recording environment was given.
+    """
+
+    folder: Path
+    agent_file: Path
+    metadata: dict[str, Any]
+    evaluation: EvaluationResult | None = None
+    video_file: Path | None = None
+    files: tuple[Path, ...] = field(default=())
+
+
+def sha256_of(file_path: Path) -> str:
+    """Hex sha256 of a file, read in chunks."""
+    digest = hashlib.sha256()
+    with file_path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def library_versions() -> dict[str, str]:
+    """Installed versions of the libraries that decide whether an agent file loads."""
+    versions = {"python": platform.python_version()}
+    for name in RECORDED_LIBRARIES:
+        try:
+            versions[name] = package_metadata.version(name)
+        except package_metadata.PackageNotFoundError:
+            continue
+    return versions
+
+
+def environment_name(environment: Any) -> str | None:
+    """The env id of ``environment`` (an id string, an env with a spec, or a VecEnv of such)."""
+    if environment is None:
+        return None
+    if isinstance(environment, str):
+        return environment
+    if isinstance(environment, (list, tuple)) and environment:
+        return environment_name(environment[0])
+    spec = getattr(environment, "spec", None)
+    if spec is None and hasattr(environment, "get_attr"):
+        spec = environment.get_attr("spec", [0])[0]
+    return getattr(spec, "id", None)
+
+
+def bundle_agent(
+    agent: BaseAgent,
+    folder: Path,
+    options: UploadOptions,
+    evaluation_environment: Any | None = None,
+    video_recording_environment: Any | None = None,
+) -> AgentBundle:
+    """Save ``agent`` into ``folder`` with its metadata, evaluation and replay video.
+
+    :param agent: the agent to bundle.
+    :param folder: an empty (or new) folder that receives the files.
+    :param options: what to evaluate and record.
+    :param evaluation_environment: evaluate the agent on it when given.
+    :param video_recording_environment: record a replay video on it when given (``render_mode="rgb_array"``).
+    :return: the bundle.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    agent_file = agent.save_to_file(folder / options.agent_file_name)
+    evaluation = None
+    if evaluation_environment is not None:
+        evaluation = agent.evaluate_episodes(
+            evaluation_environment,
+            options.n_eval_episodes,
+            seeds=options.seed,
+            deterministic=options.deterministic_evaluation,
+            progress_bar=False,
+        )
+    video_file = None
+    if video_recording_environment is not None:
+        from rl_framework.util.video import record_video
+
+        video_file = record_video(
+            agent,
+            video_recording_environment,
+            folder / VIDEO_FILE,
+            n_steps=options.video_length,
+            fps=options.video_fps,
+            deterministic=options.deterministic_evaluation,
+        )
+    metadata: dict[str, Any] = {
+        "agent_class": type(agent).__name__,
+        "algorithm": getattr(agent.algorithm_class, "__name__", str(agent.algorithm_class)),
+        "algorithm_parameters": _jsonable(agent.algorithm_parameters),
+        "environment": environment_name(evaluation_environment) or environment_name(video_recording_environment),
+        "agent_file": agent_file.name,
+        "sha256": sha256_of(agent_file),
+        "library_versions": library_versions(),
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+    if evaluation is not None:
+        metadata["evaluation"] = {
+            "mean_reward": evaluation.mean_reward,
+            "std_reward": evaluation.std_reward,
+            "mean_episode_length": evaluation.mean_length,
+            "n_eval_episodes": len(evaluation.episode_returns),
+            "is_deterministic": options.deterministic_evaluation,
+        }
+    atomic_write_text(folder / METADATA_FILE, json.dumps(metadata, indent=2))
+    files = tuple(sorted(path for path in folder.iterdir() if path.is_file()))
+    return AgentBundle(folder, agent_file, metadata, evaluation, video_file, files)
+
+
+def _jsonable(value: Any) -> Any:
+    """``value`` with everything JSON cannot hold turned into its ``repr``."""
+    try:
+        json.dumps(value)
+        return value
+    except TypeError:
+        if isinstance(value, dict):
+            return {str(key): _jsonable(item) for key, item in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [_jsonable(item) for item in value]
+        return repr(value)
