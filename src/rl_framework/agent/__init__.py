@@ -17,8 +17,15 @@ _LAZY = {
     "EpisodeSequence": "rl_framework.agent.imitation.episode_sequence",
 }
 
-__all__ = ["BaseAgent", "EpisodeSequence", "EvaluationResult", "ILAgent", "ImitationAgent", "RLAgent",
-           "StableBaselinesAgent"]
+__all__ = [
+    "BaseAgent",
+    "EpisodeSequence",
+    "EvaluationResult",
+    "ILAgent",
+    "ImitationAgent",
+    "RLAgent",
+    "StableBaselinesAgent",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -15,7 +15,7 @@ from typing import Any, Union
 import gymnasium as gym
 import numpy as np
 from stable_baselines3.common.monitor import Monitor
-from stable_baselines3.common.vec_env import VecEnv, VecNormalize
+from stable_baselines3.common.vec_env import VecEnv, VecMonitor, VecNormalize, is_vecenv_wrapped
 from tqdm.auto import tqdm
 
 from rl_framework.environment.copies import environment_copies, is_wrapped_with
@@ -189,7 +189,7 @@ def _evaluate_vec_env(
     while isinstance(vec_env, VecNormalize):
         # The agent applies its own frozen statistics; the env must give raw observations and rewards.
         vec_env = vec_env.venv
-    reads_monitor = bool(vec_env.env_is_wrapped(Monitor)[0])
+    reads_monitor = is_vecenv_wrapped(vec_env, VecMonitor) or bool(vec_env.env_is_wrapped(Monitor)[0])
     n_envs = vec_env.num_envs
     targets = np.array([(n_episodes + i) // n_envs for i in range(n_envs)], dtype=int)
     counts = np.zeros(n_envs, dtype=int)

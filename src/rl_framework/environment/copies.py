@@ -24,6 +24,7 @@ def spec_copyable(env: gym.Env) -> bool:
 
     True when the env was made from a registered id and every wrapper added afterwards records
     its constructor arguments (gymnasium's own wrappers do; SB3's ``Monitor`` does not).
+    ``gym.make`` gives ``env.unwrapped`` a minimal spec, so a bare env copies as a bare env.
     """
     spec = env.spec
     if spec is None:
@@ -63,6 +64,7 @@ def copy_factories(environment: Any, n_copies: int) -> list[Callable[[], gym.Env
         if not spec_copyable(environment):
             return None
         spec = environment.spec
+        assert spec is not None  # spec_copyable checked it
         return [lambda: gym.make(spec)] * n_copies
     if callable(environment):
         return [environment] * n_copies
@@ -89,16 +91,14 @@ def environment_copies(environment: Any, n_copies: int) -> Iterator[list[gym.Env
                 envs.append(env)
                 if made_here:
                     made.append(env)
-        elif isinstance(environment, gym.Env):
-            factories = copy_factories(environment, n_copies - 1) or []
-            made = [factory() for factory in factories]
-            envs = [environment, *made]
         else:
-            factories = copy_factories(environment, n_copies)
-            if factories is None:
+            is_instance = isinstance(environment, gym.Env)
+            copies = copy_factories(environment, n_copies - 1 if is_instance else n_copies)
+            if copies is None and not is_instance:
                 make_env(environment)  # raises the TypeError that names what is accepted
-            made = [factory() for factory in factories or []]
-            envs = list(made)
+            for factory in copies or []:
+                made.append(make_env(factory)[0])  # appended one by one: all made so far get closed on error
+            envs = [environment, *made] if is_instance else list(made)
         yield envs
     finally:
         for env in made:

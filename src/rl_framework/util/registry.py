@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import importlib
+import inspect
+import sys
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,7 +33,8 @@ class AlgorithmEntry:
             module = importlib.import_module(module_name)
         except ImportError as error:
             hint = f" Install it with: pip install 'rl_framework[{self.extra}]'." if self.extra else ""
-            raise ImportError(f"'{class_name}' needs the package '{module_name.split('.')[0]}'.{hint}") from error
+            package = module_name.split(".")[0]
+            raise ImportError(f"'{class_name}' needs the package '{package}'.{hint}") from error
         return getattr(module, class_name)
 
 
@@ -46,10 +50,7 @@ def resolve_algorithm(
     :raises ValueError: for an unknown name, listing the valid ones.
     """
     if isinstance(algorithm, type):
-        for entry in table.values():
-            if entry.import_path.endswith(f":{algorithm.__name__}") and _same_class(entry, algorithm):
-                return algorithm, entry
-        return algorithm, None
+        return algorithm, _entry_of_class(algorithm, table)
     if not isinstance(algorithm, str):
         raise TypeError(f"algorithm_class must be a class or a name string, got {type(algorithm).__name__}.")
     by_lower_name = {name.lower(): name for name in table}
@@ -63,6 +64,39 @@ def resolve_algorithm(
     return entry.load(), entry
 
 
-def _same_class(entry: AlgorithmEntry, algorithm: type) -> bool:
-    module_name, _ = entry.import_path.split(":")
-    return algorithm.__module__.startswith(module_name.rsplit(".", 1)[0].split(".")[0])
+def _entry_of_class(algorithm: type, table: dict[str, AlgorithmEntry]) -> AlgorithmEntry | None:
+    """The entry of ``algorithm`` or of its nearest table ancestor (a user's ``class MyDQN(DQN)``).
+
+    Only already imported modules are looked at: a class cannot derive from a module never imported.
+    """
+    loaded: list[tuple[type, AlgorithmEntry]] = []
+    for entry in table.values():
+        module_name, class_name = entry.import_path.split(":")
+        candidate = getattr(sys.modules.get(module_name), class_name, None)
+        if isinstance(candidate, type):
+            loaded.append((candidate, entry))
+    for ancestor in algorithm.__mro__:
+        for candidate, entry in loaded:
+            if ancestor is candidate:
+                return entry
+    return None
+
+
+def check_parameter_names(algorithm_class: type, names: Iterable[str], context: str) -> None:
+    """Raise ``ValueError`` for names that ``algorithm_class``'s constructor does not take (typos).
+
+    :param algorithm_class: the algorithm whose constructor defines the valid names.
+    :param names: the parameter names given by the user.
+    :param context: where the names came from, for the message (e.g. "algorithm_parameters").
+    :raises ValueError: naming the unknown names and listing the valid ones.
+    """
+    parameters = inspect.signature(algorithm_class).parameters
+    if any(parameter.kind is inspect.Parameter.VAR_KEYWORD for parameter in parameters.values()):
+        return  # the constructor itself accepts any name
+    valid = sorted(parameters)
+    unknown = sorted(set(names) - set(valid))
+    if unknown:
+        raise ValueError(
+            f"{context} has unknown parameter(s) {', '.join(map(repr, unknown))} for "
+            f"{algorithm_class.__name__}. Valid names: {', '.join(valid)}."
+        )

@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import io
-import zipfile
 import os
+import zipfile
 from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
+import numpy as np
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.policies import BasePolicy
 from stable_baselines3.common.preprocessing import is_image_space
 from stable_baselines3.common.vec_env import VecEnv
 
-from rl_framework.agent.policy_acting import SB3PolicyActing
+from rl_framework.agent.policy_acting import SB3PolicyActing, read_normalizer
 from rl_framework.agent.reinforcement.algorithms import SB3_ALGORITHMS, supporting_algorithms
 from rl_framework.agent.rl_agent import RLAgent
 from rl_framework.environment.vectorize import (
@@ -27,7 +28,7 @@ from rl_framework.environment.vectorize import (
 from rl_framework.util.callbacks import ConnectorCallback
 from rl_framework.util.connector.base import Connector
 from rl_framework.util.files import atomic_write_bytes, require_existing_file
-from rl_framework.util.registry import resolve_algorithm
+from rl_framework.util.registry import check_parameter_names, resolve_algorithm
 
 
 def default_policy(observation_space: gym.Space) -> str:
@@ -41,9 +42,13 @@ def default_policy(observation_space: gym.Space) -> str:
 
 def check_total_timesteps(total_timesteps: Any) -> int:
     """Return ``total_timesteps`` as an int or raise ``ValueError`` if it is not a positive integer."""
-    if isinstance(total_timesteps, bool) or not isinstance(total_timesteps, int) or total_timesteps <= 0:
-        raise ValueError(f"total_timesteps must be a positive int, got {total_timesteps!r}.")
-    return total_timesteps
+    valid = isinstance(total_timesteps, (int, np.integer)) and not isinstance(total_timesteps, bool)
+    if not valid or total_timesteps <= 0:
+        raise ValueError(
+            f"total_timesteps must be a positive int (environment steps), got {total_timesteps!r}. "
+            f"Pass e.g. total_timesteps=10_000."
+        )
+    return int(total_timesteps)
 
 
 class StableBaselinesAgent(SB3PolicyActing, RLAgent):
@@ -64,6 +69,7 @@ class StableBaselinesAgent(SB3PolicyActing, RLAgent):
     ) -> None:
         resolved, self._entry = resolve_algorithm(algorithm_class, SB3_ALGORITHMS, "stable-baselines3")
         super().__init__(resolved, algorithm_parameters)
+        check_parameter_names(resolved, self.algorithm_parameters, "algorithm_parameters")
         self.model: BaseAlgorithm | None = None
 
     # -- training -------------------------------------------------------------------------
@@ -88,17 +94,19 @@ class StableBaselinesAgent(SB3PolicyActing, RLAgent):
         :param progress_bar: show SB3's progress bar.
         :param callback: extra SB3 callback(s).
         """
-        check_total_timesteps(total_timesteps)
+        total_timesteps = check_total_timesteps(total_timesteps)
         vec_env = make_vec_env(training_environments, n_envs=n_envs, vectorization=vectorization)
         made_here = vec_env is not training_environments
         try:
             self._check_action_space(vec_env.action_space)
-            vec_env = self.adopt_normalizer(vec_env)
             continuing = self.model is not None
+            if self.model is not None:
+                self._check_model_spaces(vec_env)  # before adopting a normaliser that assumes them
+            vec_env = self.adopt_normalizer(vec_env)
             if self.model is None:
                 self.model = self._build_model(vec_env)
             else:
-                self._attach_environment(vec_env)
+                self.model.set_env(self.model._wrap_env(vec_env, verbose=0, monitor_wrapper=False))
             callbacks = [] if callback is None else list(callback) if isinstance(callback, list) else [callback]
             if connector is not None:
                 callbacks.append(ConnectorCallback(connector, self))
@@ -130,14 +138,17 @@ class StableBaselinesAgent(SB3PolicyActing, RLAgent):
         except AssertionError as error:  # SB3 asserts unsupported spaces in its constructor
             raise ValueError(f"{self.algorithm_class.__name__} cannot train on this environment: {error}") from error
 
-    def _attach_environment(self, vec_env: VecEnv) -> None:
+    def _check_model_spaces(self, vec_env: VecEnv) -> None:
+        """Raise ``ValueError`` when the existing model's spaces differ from ``vec_env``'s."""
         assert self.model is not None
         wrapped = self.model._wrap_env(vec_env, verbose=0, monitor_wrapper=False)
         check_spaces_match(
-            self.model.observation_space, self.model.action_space,
-            wrapped.observation_space, wrapped.action_space, f"The agent's {self.algorithm_class.__name__} model",
+            self.model.observation_space,
+            self.model.action_space,
+            wrapped.observation_space,
+            wrapped.action_space,
+            f"The agent's {self.algorithm_class.__name__} model",
         )
-        self.model.set_env(wrapped)
 
     # -- acting ---------------------------------------------------------------------------
     def acting_policy(self) -> BasePolicy:
@@ -177,16 +188,18 @@ class StableBaselinesAgent(SB3PolicyActing, RLAgent):
         :param algorithm_parameters: attributes to override on the loaded model (e.g. ``learning_rate``).
         """
         path = require_existing_file(file_path, "agent file")
-        overrides = dict(algorithm_parameters or {})
-        overrides.pop("policy", None)
+        overrides = {name: value for name, value in (algorithm_parameters or {}).items() if name != "policy"}
+        check_parameter_names(self.algorithm_class, overrides, "algorithm_parameters")
         try:
-            self.model = self.algorithm_class.load(path, **overrides)
-        except (ValueError, KeyError, OSError, RuntimeError, zipfile.BadZipFile) as error:
+            model = self.algorithm_class.load(path, **overrides)
+        except (ValueError, KeyError, TypeError, AttributeError, OSError, RuntimeError, zipfile.BadZipFile) as error:
             raise ValueError(
                 f"Could not load a {self.algorithm_class.__name__} model from '{path}': {error}. Check that the file "
                 f"was saved from a {self.algorithm_class.__name__} agent (pass algorithm_class to match) and is not "
                 f"corrupt."
             ) from error
+        normalizer = read_normalizer(path)  # read before changing anything: a failed load changes nothing
+        self.model = model
         if algorithm_parameters:
             self.algorithm_parameters.update(algorithm_parameters)
-        self.load_normalizer(path)
+        self.use_normalizer(normalizer)

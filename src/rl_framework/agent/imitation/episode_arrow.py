@@ -1,0 +1,196 @@
+"""Reading imitation's trajectory datasets straight from their memory-mapped Arrow files.
+
+``imitation.data.serialize.save`` writes a HuggingFace ``datasets`` folder (``save_to_disk``):
+``state.json`` naming the ``data-XXXXX-of-XXXXX.arrow`` shards, ``dataset_info.json`` with the
+features, and the shards themselves in Arrow's IPC stream format. Each row is one episode:
+
+===========  ==========================  =============================================
+column       Arrow type                  meaning
+===========  ==========================  =============================================
+``obs``      list<list<...<number>>>     the episode's ``L + 1`` observations
+``acts``     list<number or list<...>>   its ``L`` actions
+``infos``    list<string>                one ``jsonpickle``-encoded info dict per action
+``terminal`` bool                        whether the episode ended
+``rews``     list<float>                 one reward per action (absent: no rewards)
+===========  ==========================  =============================================
+
+The shards are memory-mapped, so opening a dataset reads only the episode lengths; a read of a
+few episodes touches only their bytes, and ``release_pages`` hands the touched pages back to the
+operating system's file cache, so a full pass never holds the whole dataset in memory.
+"""
+
+from __future__ import annotations
+
+import json
+import mmap
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from rl_framework.agent.imitation.episode_columns import EpisodeColumns
+
+REQUIRED_COLUMNS = ("obs", "acts", "terminal")
+EXPECTED_DATASET = (
+    "a folder written by imitation.data.serialize.save or EpisodeSequence.save (HuggingFace datasets "
+    "save_to_disk layout: state.json, dataset_info.json and data-*.arrow files with one episode per row "
+    "and columns obs, acts, infos, terminal, rews)"
+)
+
+
+class ArrowEpisodes:
+    """The episodes of one imitation dataset folder, read lazily from memory-mapped shards.
+
+    :param folder: the dataset folder.
+    :raises ValueError: if the folder is not a trajectory dataset, is empty or is inconsistent.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self._maps: list[mmap.mmap] = []
+        table = pa.concat_tables([self._map_shard(shard) for shard in _shard_paths(folder)])
+        missing = [name for name in REQUIRED_COLUMNS if name not in table.column_names]
+        if missing:
+            raise ValueError(
+                f"'{folder}' is not a trajectory dataset: it has columns {table.column_names} but lacks "
+                f"{missing}. Expected {EXPECTED_DATASET}."
+            )
+        if table.num_rows == 0:
+            raise ValueError(f"The trajectory dataset '{folder}' holds no episodes: record or save some first.")
+        self._table = table
+        self.lengths = _list_lengths(table.column("acts"))
+        self.has_rewards = "rews" in table.column_names
+        self.infos_encoded = True
+        self._check_lengths()
+
+    def __len__(self) -> int:
+        return len(self.lengths)
+
+    @property
+    def description(self) -> str:
+        """Where the episodes come from, for error messages."""
+        return f"the dataset '{self.folder}'"
+
+    def read(self, start: int, stop: int) -> EpisodeColumns:
+        """Return episodes ``start`` to ``stop - 1`` as flat arrays (zero-copy views where Arrow allows).
+
+        :param start: first episode index.
+        :param stop: one past the last episode index.
+        :return: the block of episodes.
+        """
+        rows = self._table.slice(start, stop - start)
+        n_transitions = int(self.lengths[start:stop].sum())
+        observations = self._values(rows.column("obs"), "obs")
+        actions = self._values(rows.column("acts"), "acts")
+        if "infos" in rows.column_names:
+            infos = self._values(rows.column("infos"), "infos").astype(object)
+        else:
+            infos = np.full(n_transitions, "{}", dtype=object)
+        return EpisodeColumns(
+            observations=observations,
+            actions=actions,
+            rewards=self._values(rows.column("rews"), "rews") if self.has_rewards else None,
+            infos=infos,
+            infos_encoded=True,
+            terminal=rows.column("terminal").to_numpy().astype(bool),
+            lengths=self.lengths[start:stop],
+        )
+
+    def release_pages(self) -> None:
+        """Drop the shard pages this process has touched; later reads fault them back in from the file."""
+        if not hasattr(mmap, "MADV_DONTNEED"):  # not offered on every platform; then the OS decides
+            return
+        for shard_map in self._maps:
+            shard_map.madvise(mmap.MADV_DONTNEED)
+
+    # -- internals ------------------------------------------------------------------------------
+    def _map_shard(self, shard: Path) -> pa.Table:
+        """Memory-map one Arrow shard and return its table (whose buffers point into the map)."""
+        try:
+            with shard.open("rb") as handle:
+                shard_map = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+            table = pa.ipc.open_stream(pa.BufferReader(pa.py_buffer(shard_map))).read_all()
+        except (ValueError, OSError, pa.ArrowInvalid) as error:
+            raise ValueError(
+                f"Cannot read '{shard}' as an Arrow shard ({error}). Expected {EXPECTED_DATASET}."
+            ) from error
+        self._maps.append(shard_map)
+        return table
+
+    def _check_lengths(self) -> None:
+        """Check per episode: no empty episode, one more observation than actions, one reward/info per action."""
+        if np.any(self.lengths == 0):
+            episode = int(np.argmax(self.lengths == 0))
+            raise ValueError(f"Episode {episode} of '{self.folder}' has no actions: every episode needs at least one.")
+        expected = {"obs": self.lengths + 1, "rews": self.lengths, "infos": self.lengths}
+        for name, lengths in expected.items():
+            if name not in self._table.column_names:
+                continue
+            mismatch = np.flatnonzero(_list_lengths(self._table.column(name)) != lengths)
+            if len(mismatch):
+                episode = int(mismatch[0])
+                raise ValueError(
+                    f"Episode {episode} of '{self.folder}' is inconsistent: it has {self.lengths[episode]} actions "
+                    f"but its '{name}' list does not have {lengths[episode]} entries."
+                )
+
+    def _values(self, column: pa.ChunkedArray, name: str) -> np.ndarray:
+        """Flatten a list column (one list per episode) into one array with a row per list entry."""
+        parts = [_nested_list_to_numpy(chunk, name, self.folder) for chunk in column.chunks if len(chunk)]
+        shapes = {part.shape[1:] for part in parts}
+        if len(shapes) > 1:
+            raise ValueError(f"The '{name}' entries of '{self.folder}' have different shapes {sorted(shapes)}.")
+        return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+
+def _shard_paths(folder: Path) -> list[Path]:
+    """Return the Arrow shards listed in ``folder/state.json``, checking the folder is a dataset."""
+    if (folder / "dataset_dict.json").is_file():
+        raise ValueError(
+            f"'{folder}' holds several dataset splits (a DatasetDict). Pass the folder of one split, "
+            f"e.g. '{folder / 'train'}'."
+        )
+    state_file = folder / "state.json"
+    try:
+        shard_names = [entry["filename"] for entry in json.loads(state_file.read_text())["_data_files"]]
+    except FileNotFoundError:
+        raise ValueError(f"'{folder}' is not a trajectory dataset (no state.json). Expected {EXPECTED_DATASET}.") from None
+    except (ValueError, KeyError, TypeError) as error:
+        raise ValueError(f"'{state_file}' is not a datasets state file ({error}). Expected {EXPECTED_DATASET}.") from error
+    shards = [folder / name for name in shard_names]
+    absent = [str(shard) for shard in shards if not shard.is_file()]
+    if absent:
+        raise ValueError(f"The dataset '{folder}' is incomplete: missing {absent}. Save or download it again.")
+    if not shards:
+        raise ValueError(f"The trajectory dataset '{folder}' holds no episodes: record or save some first.")
+    return shards
+
+
+def _list_lengths(column: pa.ChunkedArray) -> np.ndarray:
+    """Return the length of every list in a list column (reads only the offsets)."""
+    return np.asarray(pc.list_value_length(column).to_numpy(zero_copy_only=False), dtype=np.int64)
+
+
+def _nested_list_to_numpy(lists: pa.Array, name: str, folder: Path) -> np.ndarray:
+    """Turn a (possibly sliced) list array of ``(shape)``-nested lists into ``(n_entries, *shape)``.
+
+    ``datasets`` stores an ``(L, 4)`` array as a list of ``L`` lists of 4 numbers; every inner
+    level must have one length throughout, which becomes one axis of the result.
+    """
+    values = lists.flatten()  # honours the slice offset, unlike ``.values``
+    n_entries = len(values)
+    shape: list[int] = []
+    while pa.types.is_list(values.type) or pa.types.is_large_list(values.type):
+        lengths = pc.list_value_length(values)
+        extremes = pc.min_max(lengths)
+        low, high = extremes["min"].as_py(), extremes["max"].as_py()
+        if low != high:
+            raise ValueError(
+                f"The '{name}' entries of '{folder}' have different shapes (axis {len(shape) + 1} "
+                f"varies between {low} and {high}); every observation/action must have one shape."
+            )
+        shape.append(int(low or 0))
+        values = values.flatten()
+    array = values.to_numpy(zero_copy_only=False)
+    return array.reshape(n_entries, *shape)

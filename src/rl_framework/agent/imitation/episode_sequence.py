@@ -1,0 +1,323 @@
+"""``EpisodeSequence``: recorded episodes for imitation learning, in the ``imitation`` library's format.
+
+The data format
+---------------
+An episode of length ``L`` is one ``imitation.data.types.TrajectoryWithRew``:
+
+- ``obs``: ``(L + 1, *observation_shape)`` every observation, including the one after the last action;
+- ``acts``: ``(L, *action_shape)`` the actions;
+- ``rews``: ``(L,)`` float rewards;
+- ``infos``: ``(L,)`` object array of the ``info`` dicts of the steps;
+- ``terminal``: whether the episode ended (terminated or truncated) rather than being cut off.
+
+On disk, ``save`` writes what ``imitation.data.serialize.save`` writes: a HuggingFace ``datasets``
+folder with one row per episode (see ``episode_arrow`` for the columns). A saved folder is opened
+lazily: only episode lengths are read, and iteration, batches and statistics stream from the
+memory-mapped files, so datasets far larger than RAM work.
+
+Examples::
+
+    seq = EpisodeSequence.from_agent(expert, "CartPole-v1", n_episodes=20, seed=0)
+    seq.save("demos/cartpole")
+    seq = EpisodeSequence.from_dataset("demos/cartpole")
+    print(seq.statistics())
+    for batch in seq.transition_batches(batch_size=32):  # one pass = one epoch
+        ...
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from imitation.data import types
+
+from rl_framework.agent.imitation.episode_arrow import ArrowEpisodes
+from rl_framework.agent.imitation.episode_batches import TransitionBatches, episode_blocks
+from rl_framework.agent.imitation.episode_recording import record_trajectories, trajectory_from_steps
+from rl_framework.agent.imitation.episode_storage import (
+    EpisodeSource,
+    MemoryEpisodes,
+    atomic_directory,
+    columns_of,
+    copy_dataset_files,
+    open_episodes,
+)
+
+DEFAULT_BUFFER_TRANSITIONS = 100_000
+"""Transitions held in memory at once while streaming (a few MB for vector observations)."""
+
+
+@dataclass(frozen=True)
+class EpisodeStatistics:
+    """Summary of an ``EpisodeSequence``, for sanity checks before training.
+
+    :param n_episodes: number of episodes.
+    :param n_transitions: number of transitions (actions) over all episodes.
+    :param return_mean: mean undiscounted episode return (``None`` if no rewards are stored).
+    :param return_std: population standard deviation of the returns (``None`` without rewards).
+    :param return_min: lowest episode return (``None`` without rewards).
+    :param return_max: highest episode return (``None`` without rewards).
+    :param length_mean: mean episode length.
+    :param length_min: shortest episode length.
+    :param length_max: longest episode length.
+    """
+
+    n_episodes: int
+    n_transitions: int
+    return_mean: float | None
+    return_std: float | None
+    return_min: float | None
+    return_max: float | None
+    length_mean: float
+    length_min: int
+    length_max: int
+
+    def __post_init__(self) -> None:
+        if self.n_episodes <= 0 or self.n_transitions < self.n_episodes:
+            raise ValueError(
+                f"Statistics need at least one episode of at least one transition, got {self.n_episodes} "
+                f"episodes with {self.n_transitions} transitions."
+            )
+        if not self.length_min <= self.length_mean <= self.length_max:
+            raise ValueError(f"Inconsistent lengths: min {self.length_min}, mean {self.length_mean}, max {self.length_max}.")
+
+
+class EpisodeSequence:
+    """An ordered, immutable collection of recorded episodes (the demonstrations of imitation learning).
+
+    Build one with ``from_dataset``, ``from_trajectories``, ``from_episodes`` or ``from_agent``;
+    don't call the constructor. ``len(seq)`` is the number of episodes, iterating yields one
+    ``TrajectoryWithRew`` per episode (a ``Trajectory`` if the data has no rewards), and
+    ``transition_batches`` streams shuffled transitions for training.
+
+    :param source: where the episodes live (internal).
+    """
+
+    def __init__(self, source: EpisodeSource) -> None:
+        self._source = source
+        first = source.read(0, 1)
+        self.observation_shape: tuple[int, ...] = tuple(first.observations.shape[1:])
+        """Shape of one observation (from the first episode)."""
+        self.observation_dtype: np.dtype[Any] = first.observations.dtype
+        """Dtype of the observations."""
+        self.action_shape: tuple[int, ...] = tuple(first.actions.shape[1:])
+        """Shape of one action: ``()`` for a ``Discrete`` action space."""
+        self.action_dtype: np.dtype[Any] = first.actions.dtype
+        """Dtype of the actions."""
+
+    # -- building -------------------------------------------------------------------------------
+    @classmethod
+    def from_dataset(cls, path: str | os.PathLike[str]) -> EpisodeSequence:
+        """Open episodes saved by ``save`` or ``imitation.data.serialize.save``.
+
+        A dataset folder is opened lazily (memory-mapped; nothing but episode lengths is read now).
+        Files in imitation's older ``.npz``/``.pkl`` formats are loaded into memory; a ``.pkl``
+        is unpickled, so open only files you trust.
+
+        :param path: the dataset folder, or an old-format file.
+        :return: the episodes.
+        :raises FileNotFoundError: if nothing exists at ``path``.
+        :raises ValueError: if ``path`` is not a trajectory dataset, holds no episodes, or its
+            episodes are inconsistent.
+        """
+        return cls(open_episodes(path))
+
+    @classmethod
+    def from_trajectories(cls, trajectories: Sequence[types.Trajectory]) -> EpisodeSequence:
+        """Wrap imitation trajectories (e.g. from ``imitation.data.rollout.rollout``); they are copied.
+
+        :param trajectories: ``TrajectoryWithRew`` (or all plain ``Trajectory``) objects with one
+            observation/action shape and dtype.
+        :return: the episodes, in memory.
+        :raises ValueError: if the list is empty or the trajectories disagree.
+        """
+        return cls(MemoryEpisodes(columns_of(list(trajectories), "the given trajectories")))
+
+    @classmethod
+    def from_episodes(cls, episodes: Sequence[Sequence[Sequence[Any]]]) -> EpisodeSequence:
+        """Build episodes from plain Python lists of per-step tuples.
+
+        Each episode is a list of steps ``(observation, action, next_observation, reward,
+        terminated, truncated, info)`` exactly as ``env.step`` produces them, in order; each
+        ``next_observation`` must equal the following step's ``observation``.
+
+        :param episodes: a list of episodes, each a non-empty list of step tuples.
+        :return: the episodes, in memory (rewards stored as float32).
+        :raises ValueError: if there are no episodes, or an episode is empty or inconsistent.
+        """
+        trajectories = [trajectory_from_steps(steps, index) for index, steps in enumerate(episodes)]
+        return cls(MemoryEpisodes(columns_of(trajectories, "the given episodes")))
+
+    @classmethod
+    def from_agent(
+        cls,
+        agent_or_policy: Any,
+        environment: gym.Env | str,
+        n_episodes: int,
+        seed: int | None = None,
+        deterministic: bool = True,
+    ) -> EpisodeSequence:
+        """Record ``n_episodes`` episodes of an expert acting in ``environment``.
+
+        :param agent_or_policy: an rl_framework agent (``choose_action``), a Stable-Baselines3
+            model or policy (``predict``), or any callable ``policy(observation) -> action``.
+        :param environment: a gymnasium env, or an env id such as ``"CartPole-v1"``.
+        :param n_episodes: how many complete episodes to record (> 0).
+        :param seed: episode ``i`` resets the environment with ``seed + i``; ``None``: unseeded.
+        :param deterministic: let agents/models take their most likely action.
+        :return: the recorded episodes, in memory.
+        """
+        trajectories = record_trajectories(agent_or_policy, environment, n_episodes, seed, deterministic)
+        return cls(MemoryEpisodes(columns_of(trajectories, "the recorded episodes")))
+
+    # -- saving ---------------------------------------------------------------------------------
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write the episodes as imitation's dataset folder, atomically.
+
+        The folder is written beside ``path`` under a temporary name and renamed into place, so
+        a failed save leaves no half-written dataset. It reads back with ``from_dataset`` and
+        with ``imitation.data.serialize.load``. An existing dataset folder at ``path`` is replaced.
+
+        :param path: the destination folder.
+        :return: the destination as a ``Path``.
+        :raises ValueError: if ``path`` is a file or a non-empty folder that is not a dataset.
+        """
+        with atomic_directory(path) as temporary:
+            if isinstance(self._source, ArrowEpisodes):
+                copy_dataset_files(self._source.folder, temporary)
+            else:
+                from imitation.data import serialize
+
+                serialize.save(temporary, list(self))
+        return Path(path)
+
+    # -- reading --------------------------------------------------------------------------------
+    def __len__(self) -> int:
+        """Number of episodes."""
+        return len(self._source)
+
+    def __iter__(self) -> Iterator[types.Trajectory]:
+        """Yield the episodes in order, one ``TrajectoryWithRew`` at a time (streamed from disk for datasets)."""
+        for start, stop in episode_blocks(self._source.lengths, DEFAULT_BUFFER_TRANSITIONS):
+            columns = self._source.read(start, stop)
+            for episode in range(columns.n_episodes):
+                yield columns.trajectory(episode)
+            self._source.release_pages()
+
+    def __repr__(self) -> str:
+        return f"EpisodeSequence({len(self)} episodes, {self.n_transitions} transitions from {self._source.description})"
+
+    @property
+    def episode_lengths(self) -> np.ndarray:
+        """Length (number of actions) of every episode, in order."""
+        return self._source.lengths.copy()
+
+    @property
+    def n_transitions(self) -> int:
+        """Total number of transitions (actions) over all episodes."""
+        return int(self._source.lengths.sum())
+
+    def statistics(self) -> EpisodeStatistics:
+        """Return episode count, transition count, return and length summaries (streams over the data).
+
+        :return: the statistics.
+        """
+        lengths = self._source.lengths
+        returns = self._returns()
+        return EpisodeStatistics(
+            n_episodes=len(lengths),
+            n_transitions=int(lengths.sum()),
+            return_mean=None if returns is None else float(np.mean(returns)),
+            return_std=None if returns is None else float(np.std(returns)),
+            return_min=None if returns is None else float(np.min(returns)),
+            return_max=None if returns is None else float(np.max(returns)),
+            length_mean=float(np.mean(lengths)),
+            length_min=int(np.min(lengths)),
+            length_max=int(np.max(lengths)),
+        )
+
+    def _returns(self) -> np.ndarray | None:
+        """Every episode's return, reading the rewards block by block."""
+        if not self._source.has_rewards:
+            return None
+        parts = []
+        for start, stop in episode_blocks(self._source.lengths, DEFAULT_BUFFER_TRANSITIONS):
+            parts.append(self._source.read(start, stop).returns())
+            self._source.release_pages()
+        return np.concatenate([part for part in parts if part is not None])
+
+    # -- transitions ----------------------------------------------------------------------------
+    def transition_batches(
+        self,
+        batch_size: int,
+        shuffle: bool = True,
+        seed: int | None = None,
+        drop_last: bool = False,
+        buffer_transitions: int = DEFAULT_BUFFER_TRANSITIONS,
+    ) -> TransitionBatches:
+        """Return a re-iterable stream of transition batches; each ``iter()`` is one pass (epoch).
+
+        Batches are dicts of numpy arrays with keys ``obs``, ``acts``, ``next_obs``, ``dones`` and
+        ``infos`` (imitation's ``TransitionMapping``, accepted as ``demonstrations`` by imitation's
+        BC and adversarial trainers). Every transition appears exactly once per pass. All batches
+        hold ``batch_size`` transitions except possibly the last of a pass; imitation's trainers
+        reject a batch of another size, so pass ``drop_last=True`` for them (at most
+        ``batch_size - 1`` transitions per pass are then skipped; with shuffling, different ones each pass).
+
+        The data streams from disk: at most ``buffer_transitions`` transitions (and one batch
+        carried over) are in memory at once. Shuffling visits blocks of whole episodes in random
+        order, mixes several blocks in the buffer and permutes the buffer's transitions.
+
+        :param batch_size: transitions per batch (> 0).
+        :param shuffle: shuffle within the bounded buffer (see above); ``False`` keeps episode order.
+        :param seed: seed for the shuffling; ``None`` for a fresh random order.
+        :param drop_last: skip the final batch of a pass when it is short.
+        :param buffer_transitions: memory bound of the shuffle buffer, in transitions.
+        :return: the batch stream (``len()`` gives the number of batches per pass).
+        """
+        return TransitionBatches(self._source, batch_size, shuffle, seed, drop_last, buffer_transitions)
+
+    def to_transitions(self) -> types.Transitions:
+        """Return every transition in episode order as one in-memory imitation ``Transitions``.
+
+        This materialises the whole dataset; prefer ``transition_batches`` for large data.
+
+        :return: ``Transitions`` with ``obs``, ``acts``, ``next_obs``, ``dones`` and ``infos``.
+        """
+        everything = self.transition_batches(self.n_transitions, shuffle=False, buffer_transitions=self.n_transitions)
+        return types.Transitions(**next(iter(everything)))
+
+    # -- checking -------------------------------------------------------------------------------
+    def check_compatible(self, observation_space: gym.Space[Any], action_space: gym.Space[Any]) -> None:
+        """Raise if the episodes' observations or actions cannot come from these spaces.
+
+        :param observation_space: the environment's observation space.
+        :param action_space: the environment's action space.
+        :raises ValueError: naming the episodes' shape and the space's shape when they differ,
+            or when discrete actions are stored as non-integers.
+        """
+        for what, shape, space in (
+            ("observations", self.observation_shape, observation_space),
+            ("actions", self.action_shape, action_space),
+        ):
+            if space.shape is None or tuple(space.shape) != shape:
+                raise ValueError(
+                    f"The episodes' {what} have shape {shape} but the environment's {what[:-1]} space {space} "
+                    f"has shape {space.shape}. Train in the environment the episodes were recorded in "
+                    f"(or wrap it so its spaces match)."
+                )
+        discrete = isinstance(action_space, (gym.spaces.Discrete, gym.spaces.MultiDiscrete))
+        if discrete and not np.issubdtype(self.action_dtype, np.integer):
+            raise ValueError(
+                f"The episodes' actions have dtype {self.action_dtype} but the environment's action space "
+                f"{action_space} is discrete: record the episodes with integer actions."
+            )
+
+
+__all__ = ["EpisodeSequence", "EpisodeStatistics"]

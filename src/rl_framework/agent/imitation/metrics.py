@@ -1,0 +1,45 @@
+"""Where an imitation run's metrics go: the one place that connects imitation's logging to a connector.
+
+imitation's algorithms log through a ``HierarchicalLogger``; the SB3 learners inside GAIL, AIRL,
+SQIL and Density log through SB3's logger and report episodes to callbacks. Both end in
+``connector.log_value`` here, nothing is printed and nothing is written outside the run's
+scratch folder.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from imitation.util.logger import HierarchicalLogger
+from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.logger import Logger
+
+from rl_framework.util.callbacks import ConnectorCallback, ConnectorOutputFormat
+
+if TYPE_CHECKING:
+    from rl_framework.agent.base_agent import BaseAgent
+    from rl_framework.util.connector.base import Connector
+
+
+def imitation_logger(connector: Connector | None, folder: Path) -> HierarchicalLogger:
+    """A quiet imitation logger that forwards every numeric value it dumps to ``connector``.
+
+    :param connector: receives ``log_value`` calls (BC's loss, the discriminator's loss and
+        accuracy, the generator's means, DAgger's round statistics); ``None`` logs nowhere.
+    :param folder: where imitation may create its (empty) per-context folders.
+    :return: the logger to pass as ``custom_logger``.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    output_formats = [] if connector is None else [ConnectorOutputFormat(connector)]
+    return HierarchicalLogger(Logger(str(folder), output_formats), format_strs=[])
+
+
+def learner_callbacks(connector: Connector | None, agent: BaseAgent) -> list[BaseCallback]:
+    """SB3 callbacks for a learner inside an imitation algorithm: episode returns and checkpoints.
+
+    :param connector: receives episode returns/lengths and ``save_checkpoint`` calls; ``None`` for none.
+    :param agent: the agent a checkpoint saves.
+    :return: the callbacks (empty without a connector).
+    """
+    return [] if connector is None else [ConnectorCallback(connector, agent)]

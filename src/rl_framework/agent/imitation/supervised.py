@@ -1,0 +1,230 @@
+"""Behavioural cloning and DAgger: supervised learning of the expert's actions.
+
+BC streams the demonstrations in batches (``EpisodeSequence.transition_batches``) and never
+touches the environment. DAgger adds rounds in the environment in which an expert labels the
+states the learner visits; imitation's DAgger keeps every round's episodes on disk and in memory,
+so it materialises the demonstrations.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import gymnasium as gym
+import torch as th
+from imitation.algorithms.bc import BC
+from imitation.algorithms.dagger import DAggerTrainer, SimpleDAggerTrainer
+from stable_baselines3.common.policies import ActorCriticPolicy, BasePolicy
+from stable_baselines3.common.torch_layers import CombinedExtractor, FlattenExtractor
+
+from rl_framework.agent.imitation.expert import as_expert_policy, check_expert
+from rl_framework.agent.imitation.metrics import imitation_logger
+from rl_framework.agent.imitation.training import (
+    ImitationRun,
+    TrainingCall,
+    check_positive_int,
+    constructor_parameters,
+)
+
+if TYPE_CHECKING:
+    from imitation.util.logger import HierarchicalLogger
+
+    from rl_framework.agent.imitation.episode_sequence import EpisodeSequence
+    from rl_framework.util.connector.base import Connector
+
+
+def _unused_learning_rate(progress_remaining: float) -> float:
+    """BC optimises with its own optimiser; the policy's own one must never step."""
+    del progress_remaining
+    return 0.0
+
+
+def default_bc_policy(observation_space: gym.Space, action_space: gym.Space) -> ActorCriticPolicy:
+    """imitation's default BC network (two hidden layers of 32 units) as a plain SB3 policy.
+
+    imitation's ``FeedForward32Policy`` cannot be re-created by SB3's ``BasePolicy.load`` (it
+    passes ``net_arch`` twice), so the same network is built from ``ActorCriticPolicy``.
+    """
+    extractor = CombinedExtractor if isinstance(observation_space, gym.spaces.Dict) else FlattenExtractor
+    return ActorCriticPolicy(
+        observation_space,
+        action_space,
+        lr_schedule=_unused_learning_rate,
+        net_arch=[32, 32],
+        features_extractor_class=extractor,
+    )
+
+
+class FullBatches:
+    """Re-iterable demonstration batches of exactly ``batch_size`` (imitation rejects a short last one).
+
+    Each ``iter()`` is one shuffled pass (epoch) streamed from the ``EpisodeSequence``.
+    """
+
+    def __init__(self, episodes: EpisodeSequence, batch_size: int, seed: int | None) -> None:
+        self.batch_size = batch_size
+        self._batches = episodes.transition_batches(batch_size, shuffle=True, seed=seed)
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        """Yield the batches of one epoch, skipping a short last one."""
+        for batch in self._batches:
+            if len(batch["obs"]) == self.batch_size:
+                yield batch
+
+
+def check_enough_transitions(episodes: EpisodeSequence, batch_size: int, parameter: str) -> None:
+    """Raise ``ValueError`` when the demonstrations cannot fill a single batch."""
+    if episodes.n_transitions < batch_size:
+        raise ValueError(
+            f"The episode sequence has {episodes.n_transitions} transitions, fewer than {parameter}="
+            f"{batch_size}: record more episodes or pass a smaller {parameter} in algorithm_parameters."
+        )
+
+
+class BCRun(ImitationRun):
+    """Behavioural cloning. ``total_timesteps`` = demonstration samples consumed.
+
+    The budget is rounded up to whole batches: ``ceil(total_timesteps / batch_size)`` optimiser
+    steps of ``batch_size`` samples each. The optimiser state carries over to the next ``train``.
+    """
+
+    unit: ClassVar[str] = "demonstration samples"
+
+    def __init__(self, name: str, algorithm_class: type, parameters: dict[str, Any]) -> None:
+        super().__init__(name, algorithm_class, parameters)
+        self.bc_parameters = {key: value for key, value in self.parameters.items() if key in _BC_PARAMETERS}
+        self.batch_size = check_positive_int("batch_size", self.bc_parameters.get("batch_size", 32))
+        self._policy: BasePolicy | None = self.bc_parameters.pop("policy", None)
+        self._optimizer: th.optim.Optimizer | None = None
+
+    @classmethod
+    def accepted_parameters(cls, algorithm_class: type) -> frozenset[str]:
+        """BC's constructor arguments except the ones the run supplies, plus ``seed``."""
+        return (_BC_PARAMETERS - cls.supplied) | cls.own_parameters
+
+    @property
+    def policy(self) -> BasePolicy | None:
+        """The cloned policy (the loaded or given one before training)."""
+        return self._policy
+
+    def start_from(self, policy: BasePolicy) -> None:
+        """Continue cloning into ``policy`` (with a fresh optimiser)."""
+        self._policy = policy
+        self._optimizer = None
+
+    def make_bc(self, observation_space: gym.Space, action_space: gym.Space, logger: HierarchicalLogger) -> BC:
+        """A BC trainer around the run's lasting policy and optimiser."""
+        if self._policy is None:
+            self.seed_everything()
+            self._policy = default_bc_policy(observation_space, action_space)
+        if not isinstance(self._policy, ActorCriticPolicy):
+            raise ValueError(
+                f"{self.name} trains an SB3 ActorCriticPolicy, but the agent's policy is "
+                f"{type(self._policy).__name__}. Load a file saved by a {self.name} agent, or pass an "
+                f"ActorCriticPolicy as algorithm_parameters['policy']."
+            )
+        bc = BC(
+            observation_space=observation_space,
+            action_space=action_space,
+            rng=self.rng,
+            policy=self._policy,
+            custom_logger=logger,
+            **self.bc_parameters,
+        )
+        if self._optimizer is None:
+            self._optimizer = bc.optimizer
+        bc.optimizer = self._optimizer
+        return bc
+
+    def train(self, call: TrainingCall) -> int:
+        """Clone the demonstrations for ``ceil(total_timesteps / batch_size)`` batches."""
+        bc = self.make_bc(call.venv.observation_space, call.venv.action_space, _logger(self, call.connector))
+        check_enough_transitions(call.episodes, bc.minibatch_size, "batch_size")
+        bc.set_demonstrations(FullBatches(call.episodes, bc.minibatch_size, self.seed))
+        counter = _BatchCounter(call, self.batch_size)
+        bc.train(n_batches=math.ceil(call.total_timesteps / self.batch_size), on_batch_end=counter, progress_bar=False)
+        return counter.samples
+
+
+class DAggerRun(BCRun):
+    """DAgger with a synthetic expert. ``total_timesteps`` = environment steps collected.
+
+    Rounds run until at least ``total_timesteps`` steps were collected; a round ends after
+    ``rollout_round_min_episodes`` whole episodes (default 1) and ``rollout_round_min_timesteps``
+    steps (default ``min(500, total_timesteps)``), so the count rounds up to whole episodes. After
+    each round BC trains 4 epochs on everything collected so far. A second ``train`` call continues
+    from the current policy; its aggregated dataset restarts from the given demonstrations.
+    """
+
+    unit: ClassVar[str] = "environment steps"
+    own_parameters: ClassVar[frozenset[str]] = frozenset(
+        {"seed", "expert", "rollout_round_min_episodes", "rollout_round_min_timesteps"}
+    )
+
+    def __init__(self, name: str, algorithm_class: type, parameters: dict[str, Any]) -> None:
+        super().__init__(name, algorithm_class, parameters)
+        self.expert = check_expert(self.parameters.get("expert"), name)
+        self.min_episodes = check_positive_int(
+            "rollout_round_min_episodes", self.parameters.get("rollout_round_min_episodes", 1)
+        )
+        self.min_timesteps: int | None = self.parameters.get("rollout_round_min_timesteps")
+        self.beta_schedule = self.parameters.get("beta_schedule")
+
+    @classmethod
+    def accepted_parameters(cls, algorithm_class: type) -> frozenset[str]:
+        """BC's parameters, DAgger's ``beta_schedule``, ``expert`` and the round sizes."""
+        dagger = constructor_parameters(DAggerTrainer) - {"scratch_dir", "bc_trainer"}
+        return (_BC_PARAMETERS | dagger) - cls.supplied | cls.own_parameters
+
+    def train(self, call: TrainingCall) -> int:
+        """Run DAgger rounds until ``total_timesteps`` environment steps were collected."""
+        logger = _logger(self, call.connector)
+        bc = self.make_bc(call.venv.observation_space, call.venv.action_space, logger)
+        check_enough_transitions(call.episodes, bc.minibatch_size, "batch_size")
+        call_dir = self.scratch_dir / f"call-{len(list(self.scratch_dir.glob('call-*')))}"
+        trainer = SimpleDAggerTrainer(
+            venv=call.venv,
+            scratch_dir=call_dir,
+            expert_policy=as_expert_policy(self.expert, call.venv.observation_space, call.venv.action_space),
+            rng=self.rng,
+            expert_trajs=list(call.episodes),
+            bc_trainer=bc,
+            custom_logger=logger,
+            beta_schedule=self.beta_schedule,
+        )
+        steps_before = call.venv.steps
+        trainer.train(
+            call.total_timesteps,
+            rollout_round_min_episodes=self.min_episodes,
+            rollout_round_min_timesteps=self.min_timesteps or min(500, call.total_timesteps),
+            bc_train_kwargs={"log_rollouts_venv": None, "progress_bar": False},
+        )
+        return call.venv.steps - steps_before
+
+
+_BC_PARAMETERS = constructor_parameters(BC)
+
+
+def _logger(run: ImitationRun, connector: Connector | None) -> HierarchicalLogger:
+    return imitation_logger(connector, run.scratch_dir / "logs")
+
+
+class _BatchCounter:
+    """``on_batch_end`` hook: counts the samples BC consumed and checkpoints through the connector."""
+
+    def __init__(self, call: TrainingCall, batch_size: int) -> None:
+        self.call = call
+        self.batch_size = batch_size
+        self.samples = 0
+        self._last_checkpoint = 0
+
+    def __call__(self) -> None:
+        self.samples += self.batch_size
+        connector = self.call.connector
+        if connector is None or connector.checkpoint_frequency <= 0:
+            return
+        if self.samples - self._last_checkpoint >= connector.checkpoint_frequency:
+            self._last_checkpoint = self.samples
+            connector.save_checkpoint(self.call.agent, self.samples)

@@ -1,0 +1,190 @@
+"""What every imitation algorithm run shares: its inputs per ``train`` call, parameter checks, learners.
+
+A run owns an algorithm's lasting state (policy, SB3 learner, reward network) across ``train``
+calls. The imitation library's trainer objects hold the environment and the demonstrations, so a
+run rebuilds them on every call around that lasting state: a second call continues training.
+"""
+
+from __future__ import annotations
+
+import inspect
+import tempfile
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
+from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.policies import BasePolicy
+from stable_baselines3.common.utils import set_random_seed
+from stable_baselines3.common.vec_env import VecEnv, VecEnvWrapper
+from stable_baselines3.common.vec_env.base_vec_env import VecEnvStepReturn
+
+from rl_framework.agent.reinforcement.algorithms import SB3_ALGORITHMS
+from rl_framework.agent.reinforcement.stable_baselines import default_policy
+from rl_framework.util.registry import resolve_algorithm
+
+if TYPE_CHECKING:
+    from rl_framework.agent.base_agent import BaseAgent
+    from rl_framework.agent.imitation.episode_sequence import EpisodeSequence
+    from rl_framework.util.connector.base import Connector
+
+
+class StepCountingVecEnv(VecEnvWrapper):
+    """Counts environment steps (one per sub-environment per ``step``): the unit of most budgets."""
+
+    def __init__(self, venv: VecEnv) -> None:
+        super().__init__(venv)
+        self.steps = 0
+
+    def reset(self) -> Any:
+        """Reset every sub-environment (not counted as a step)."""
+        return self.venv.reset()
+
+    def step_wait(self) -> VecEnvStepReturn:
+        """Finish a step of every sub-environment and count it."""
+        self.steps += self.num_envs
+        return self.venv.step_wait()
+
+
+@dataclass(frozen=True)
+class TrainingCall:
+    """The inputs of one ``ImitationAgent.train`` call, as a run receives them.
+
+    :param episodes: the demonstrations (already checked against the environment's spaces).
+    :param venv: the training environments, counting their steps.
+    :param total_timesteps: the budget, in the run's unit (see ``ImitationRun.unit``).
+    :param connector: receives metrics and checkpoints, or ``None``.
+    :param agent: the agent being trained (what a checkpoint saves).
+    """
+
+    episodes: EpisodeSequence
+    venv: StepCountingVecEnv
+    total_timesteps: int
+    connector: Connector | None
+    agent: BaseAgent
+
+    def __post_init__(self) -> None:
+        if self.total_timesteps <= 0:
+            raise ValueError(f"total_timesteps must be positive, got {self.total_timesteps}.")
+
+
+class ImitationRun(ABC):
+    """One algorithm's training state across ``train`` calls.
+
+    :param name: the algorithm's table name (e.g. ``"GAIL"``).
+    :param algorithm_class: the class the run builds (imitation's, or ours for SQIL).
+    :param parameters: the user's parameters merged over the table defaults; checked here.
+    """
+
+    #: What ``total_timesteps`` counts for this algorithm (for messages and docs).
+    unit: ClassVar[str] = "environment steps"
+    #: Constructor arguments the run supplies itself; users cannot pass them.
+    supplied: ClassVar[frozenset[str]] = frozenset(
+        {"demonstrations", "venv", "rng", "custom_logger", "observation_space", "action_space"}
+    )
+    #: Parameters rl_framework adds to the algorithm's own (all runs accept ``seed``).
+    own_parameters: ClassVar[frozenset[str]] = frozenset({"seed"})
+
+    def __init__(self, name: str, algorithm_class: type, parameters: dict[str, Any]) -> None:
+        self.name = name
+        self.algorithm_class = algorithm_class
+        check_parameters(name, parameters, self.accepted_parameters(algorithm_class))
+        self.parameters = dict(parameters)
+        self.seed: int | None = self.parameters.pop("seed", None)
+        self.rng = np.random.default_rng(self.seed)
+        self.initial_policy: BasePolicy | None = None
+        self._scratch = tempfile.TemporaryDirectory(prefix=f"rl_framework-{name}-")
+
+    @classmethod
+    def accepted_parameters(cls, algorithm_class: type) -> frozenset[str]:
+        """Names a user may put in ``algorithm_parameters`` for this algorithm."""
+        return (constructor_parameters(algorithm_class) - cls.supplied) | cls.own_parameters
+
+    @property
+    def scratch_dir(self) -> Path:
+        """A private folder for files the imitation library insists on writing (logs, DAgger rounds)."""
+        return Path(self._scratch.name)
+
+    def start_from(self, policy: BasePolicy) -> None:
+        """Continue from ``policy`` (e.g. one loaded from a file) instead of a fresh network."""
+        self.initial_policy = policy
+
+    @property
+    @abstractmethod
+    def policy(self) -> BasePolicy | None:
+        """The policy that acts: the trained one, else the one given to ``start_from``, else ``None``."""
+
+    @abstractmethod
+    def train(self, call: TrainingCall) -> int:
+        """Train for ``call.total_timesteps`` units; return how many units were actually used.
+
+        :param call: the inputs of this ``train`` call.
+        :return: units consumed (``unit``), at least ``call.total_timesteps`` after rounding up to
+            the algorithm's unit of work (a batch, a rollout, an episode).
+        """
+
+    def seed_everything(self) -> None:
+        """Seed numpy, random and torch when the user gave a ``seed`` (before networks are built)."""
+        if self.seed is not None:
+            set_random_seed(self.seed)
+
+
+def constructor_parameters(algorithm_class: type) -> frozenset[str]:
+    """Named keyword parameters of ``algorithm_class.__init__`` (``**kwargs`` excluded)."""
+    signature = inspect.signature(algorithm_class.__init__)
+    return frozenset(
+        name
+        for name, parameter in signature.parameters.items()
+        if name != "self" and parameter.kind not in (parameter.VAR_KEYWORD, parameter.VAR_POSITIONAL)
+    )
+
+
+def check_parameters(name: str, parameters: dict[str, Any], accepted: frozenset[str]) -> None:
+    """Raise ``ValueError`` naming every parameter ``name`` does not accept (typos are not swallowed)."""
+    unknown = sorted(set(parameters) - accepted)
+    if unknown:
+        raise ValueError(
+            f"{name} does not accept the algorithm_parameters {unknown}. Accepted: {', '.join(sorted(accepted))}."
+        )
+
+
+def build_learner(
+    learner: str | type[BaseAlgorithm], parameters: dict[str, Any], venv: VecEnv, seed: int | None
+) -> BaseAlgorithm:
+    """Build an SB3 learner on ``venv`` (``policy`` defaults to the one that fits the observations).
+
+    :param learner: an SB3 algorithm name from the RL table (e.g. ``"PPO"``) or class.
+    :param parameters: its constructor arguments.
+    :param venv: the environment it trains on.
+    :param seed: the run's seed, used unless ``parameters`` has its own.
+    :return: the learner.
+    """
+    learner_class, _ = resolve_algorithm(learner, SB3_ALGORITHMS, "stable-baselines3")
+    arguments = {"policy": default_policy(venv.observation_space), "seed": seed, **parameters}
+    try:
+        return learner_class(env=venv, **arguments)
+    except AssertionError as error:  # SB3 asserts unsupported spaces in its constructors
+        raise ValueError(f"{learner_class.__name__} cannot train on this environment: {error}") from error
+
+
+def adopt_weights(learner: BaseAlgorithm, policy: BasePolicy | None) -> None:
+    """Copy a loaded policy's weights into a freshly built learner (continuing a saved agent)."""
+    if policy is None:
+        return
+    try:
+        learner.policy.load_state_dict(policy.state_dict())
+    except RuntimeError as error:
+        raise ValueError(
+            f"The loaded policy does not fit the {type(learner).__name__} learner built from "
+            f"algorithm_parameters: {error}. Use the learner settings the agent was saved with."
+        ) from error
+
+
+def check_positive_int(name: str, value: Any) -> int:
+    """Return ``value`` or raise ``ValueError`` if it is not a positive int."""
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ValueError(f"{name} must be a positive int, got {value!r}.")
+    return value
+

@@ -1,0 +1,344 @@
+"""``ClearMLConnector``: log training to a ClearML task and share agents as its artifacts.
+
+The connector uses the running ClearML task (``Task.current_task()``, e.g. one you created with
+``Task.init``) or creates one from the upload config's project and task name. It reports every
+logged value as a scalar, uploads checkpoints, the agent file, ``metadata.json`` (evaluation
+included) and the replay video, and, when connected to a server, registers the agent as the
+task's output model. ``clearml`` is imported only when the connector first talks to it.
+
+Offline mode (``Task.set_offline(True)``) works without a server: everything lands in the
+offline session folder, and the agent can be downloaded from it by its ``offline-...`` task id.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlparse
+
+from rl_framework.util.connector.base import Connector
+from rl_framework.util.connector.bundle import UploadOptions, bundle_agent, sha256_of
+from rl_framework.util.files import atomic_write_with
+
+if TYPE_CHECKING:
+    from clearml import Task
+
+    from rl_framework.agent.base_agent import BaseAgent
+
+METADATA_ARTIFACT = "metadata"
+#: Task.init settings for tasks the connector creates: no repository detection (it makes
+#: ``task.close()`` wait up to 300 s) and no automatic model logging of every ``torch.save``.
+TASK_FRAMEWORK_SETTINGS = {"detect_repository": False, "pytorch": False}
+
+#: artifact name -> function returning the artifact's local file.
+ArtifactFiles = dict[str, Callable[[], Path]]
+
+
+def _require_text(owner: str, name: str, value: Any) -> None:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"{owner}.{name} must be a non-empty string, got {value!r}.")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ClearMLUploadConfig(UploadOptions):
+    """Which task receives the logs and the agent, plus what an upload records (see ``UploadOptions``).
+
+    :param project_name: ClearML project of a task the connector creates.
+    :param task_name: name of a task the connector creates (ignored when a task is already running).
+    :param artifact_name: artifact holding the agent file; companion files get ``<artifact_name>.<suffix>``.
+    :param model_name: name of the output model registered when online (default: ``task_name``).
+    """
+
+    project_name: str = "rl_framework"
+    task_name: str = "agent training"
+    artifact_name: str = "agent"
+    model_name: str | None = None
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        for name in ("project_name", "task_name", "artifact_name"):
+            _require_text("ClearMLUploadConfig", name, getattr(self, name))
+        if self.model_name is not None:
+            _require_text("ClearMLUploadConfig", "model_name", self.model_name)
+        if self.artifact_name == METADATA_ARTIFACT:
+            raise ValueError(f"artifact_name '{METADATA_ARTIFACT}' is taken by the metadata; choose another name.")
+
+
+@dataclass(frozen=True)
+class ClearMLDownloadConfig:
+    """Which agent to download: give exactly one of ``task_id``, ``offline_session`` or ``model_id``.
+
+    :param task_id: the task that uploaded the agent (an ``offline-...`` id is read from ClearML's
+        local offline folder).
+    :param artifact_name: the task's artifact holding the agent file (e.g. ``checkpoint_step_1000``).
+    :param offline_session: an offline session folder or its ``.zip`` (as ClearML writes them).
+    :param model_id: a registered model (online only).
+    :param destination: folder that receives the files (default: a new temporary folder).
+    """
+
+    task_id: str | None = None
+    artifact_name: str = "agent"
+    offline_session: str | os.PathLike[str] | None = None
+    model_id: str | None = None
+    destination: str | os.PathLike[str] | None = None
+
+    def __post_init__(self) -> None:
+        sources = {"task_id": self.task_id, "offline_session": self.offline_session, "model_id": self.model_id}
+        given = [name for name, value in sources.items() if value is not None]
+        if len(given) != 1:
+            raise ValueError(
+                f"ClearMLDownloadConfig needs exactly one of task_id, offline_session or model_id, got "
+                f"{given or 'none'}. Example: ClearMLDownloadConfig(task_id='<task id>')."
+            )
+        for name in ("task_id", "model_id"):
+            if getattr(self, name) is not None:
+                _require_text("ClearMLDownloadConfig", name, getattr(self, name))
+        _require_text("ClearMLDownloadConfig", "artifact_name", self.artifact_name)
+
+
+class ClearMLConnector(Connector):
+    """Log training to, upload agents to and download agents from ClearML.
+
+    Call ``close()`` (or use the connector as a context manager) to close a task the connector
+    created; a task you started yourself is left open.
+
+    :param upload_config: task names and what an upload records (default ``ClearMLUploadConfig()``).
+    :param download_config: what ``download`` fetches (needed for downloads only).
+    :param checkpoint_frequency: environment steps between checkpoints during training; 0 disables them.
+    """
+
+    def __init__(
+        self,
+        upload_config: ClearMLUploadConfig | None = None,
+        download_config: ClearMLDownloadConfig | None = None,
+        checkpoint_frequency: int = 0,
+    ) -> None:
+        if isinstance(checkpoint_frequency, bool) or not isinstance(checkpoint_frequency, int):
+            raise ValueError(f"checkpoint_frequency must be an int >= 0 (0 = off), got {checkpoint_frequency!r}.")
+        if checkpoint_frequency < 0:
+            raise ValueError(f"checkpoint_frequency must be an int >= 0 (0 = off), got {checkpoint_frequency!r}.")
+        for config, expected in ((upload_config, ClearMLUploadConfig), (download_config, ClearMLDownloadConfig)):
+            if config is not None and not isinstance(config, expected):
+                raise TypeError(f"Expected a {expected.__name__} or None, got {type(config).__name__}.")
+        self.upload_config = upload_config or ClearMLUploadConfig()
+        self.download_config = download_config
+        self.checkpoint_frequency = checkpoint_frequency
+        self._task: Task | None = None
+        self._owns_task = False
+        self._last_timestep = 0
+
+    # -- the task -------------------------------------------------------------------------
+    @property
+    def task(self) -> Task:
+        """The ClearML task in use: the running one, or one created from the upload config."""
+        if self._task is None:
+            from clearml import Task
+
+            running = Task.current_task()
+            if running is None:
+                running = Task.init(
+                    project_name=self.upload_config.project_name,
+                    task_name=self.upload_config.task_name,
+                    reuse_last_task_id=False,
+                    auto_connect_frameworks=dict(TASK_FRAMEWORK_SETTINGS),
+                )
+                self._owns_task = True
+            self._task = running
+        return self._task
+
+    def close(self) -> None:
+        """Flush everything and close the task if this connector created it."""
+        if self._task is None:
+            return
+        if self._owns_task:
+            self._task.close()
+        else:
+            self._task.flush(wait_for_uploads=True)
+        self._task, self._owns_task = None, False
+
+    def __enter__(self) -> ClearMLConnector:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # -- training hooks -------------------------------------------------------------------
+    def log_value(self, name: str, value: float, timestep: int) -> None:
+        """Report ``value`` as a scalar: ``"train/loss"`` becomes title ``train``, series ``loss``."""
+        title, _, series = name.partition("/")
+        self.task.get_logger().report_scalar(title, series or title, value=float(value), iteration=int(timestep))
+        self._last_timestep = int(timestep)
+
+    def save_checkpoint(self, agent: BaseAgent, timestep: int) -> None:
+        """Upload ``agent`` as the artifact ``checkpoint_step_<timestep>``."""
+        name = f"checkpoint_step_{timestep}"
+        with tempfile.TemporaryDirectory(prefix="rl_framework-checkpoint-") as folder:
+            _upload_agent_files(self.task, agent.save_to_file(Path(folder) / f"{name}.zip"), name)
+
+    # -- sharing --------------------------------------------------------------------------
+    def upload(
+        self,
+        agent: BaseAgent,
+        evaluation_environment: Any | None = None,
+        video_recording_environment: Any | None = None,
+    ) -> str:
+        """Upload ``agent`` with its metadata, evaluation and replay video to the task.
+
+        The agent file is always an artifact; when online it is also registered as an output
+        model (ClearML's offline mode cannot hold output models).
+
+        :param agent: the agent to upload.
+        :param evaluation_environment: evaluate on it; the result goes into the metadata and the task's summary.
+        :param video_recording_environment: record the replay video on it (``render_mode="rgb_array"``).
+        :return: the task id.
+        """
+        from clearml import OutputModel, Task
+
+        config, task = self.upload_config, self.task
+        with tempfile.TemporaryDirectory(prefix="rl_framework-clearml-") as folder:
+            bundle = bundle_agent(agent, Path(folder), config, evaluation_environment, video_recording_environment)
+            if bundle.metadata["algorithm_parameters"]:
+                task.connect(bundle.metadata["algorithm_parameters"], name="algorithm_parameters")
+            _upload_agent_files(task, bundle.agent_file, config.artifact_name)
+            task.upload_artifact(METADATA_ARTIFACT, artifact_object=bundle.metadata, wait_on_upload=True)
+            logger = task.get_logger()
+            for name, value in bundle.metadata.get("evaluation", {}).items():
+                if name != "is_deterministic":
+                    logger.report_single_value(name, float(value))
+            if bundle.video_file is not None:
+                logger.report_media(
+                    "replay", "video", iteration=self._last_timestep, local_path=str(bundle.video_file)
+                )
+            if not Task.is_offline():
+                model = OutputModel(task=task, name=config.model_name or config.task_name)
+                model.update_weights(weights_filename=str(bundle.agent_file), auto_delete_file=False, async_enable=False)
+            task.flush(wait_for_uploads=True)  # the bundle folder disappears after this block
+        return str(task.id)
+
+    def download(self) -> Path:
+        """Download the configured agent file (and its companion files) into the destination folder.
+
+        :return: the local agent file.
+        :raises LookupError: if the task has no such artifact (the message lists the artifacts).
+        :raises ValueError: if the file does not match the sha256 in the task's metadata.
+        """
+        config = self.download_config
+        if config is None:
+            raise ValueError(
+                "This ClearMLConnector has no download_config: create it with "
+                "ClearMLConnector(download_config=ClearMLDownloadConfig(task_id='<task id>'))."
+            )
+        destination = Path(config.destination or tempfile.mkdtemp(prefix="rl_framework-clearml-"))
+        if config.model_id is not None:
+            return _copy_into(_model_file(config.model_id), destination)
+        artifacts = _artifact_files(config)
+        if config.artifact_name not in artifacts:
+            raise LookupError(
+                f"The ClearML task has no artifact '{config.artifact_name}'. Its artifacts: "
+                f"{', '.join(sorted(artifacts)) or 'none'}. Set ClearMLDownloadConfig(artifact_name=...)."
+            )
+        agent_file = _copy_into(artifacts[config.artifact_name](), destination)
+        for name, fetch in artifacts.items():
+            if name.startswith(f"{config.artifact_name}."):
+                _copy_into(fetch(), destination)
+        if METADATA_ARTIFACT in artifacts:
+            _verify(agent_file, json.loads(artifacts[METADATA_ARTIFACT]().read_text(encoding="utf-8")))
+        return agent_file
+
+
+def _upload_agent_files(task: Task, agent_file: Path, name: str) -> None:
+    """Upload ``agent_file`` as artifact ``name`` and its companions (``<stem>.x``) as ``<name>.x``."""
+    for path in sorted(agent_file.parent.glob(f"{agent_file.stem}.*")):
+        key = name if path == agent_file else name + path.name[len(agent_file.stem) :]
+        task.upload_artifact(key, artifact_object=str(path), wait_on_upload=True)
+
+
+def _artifact_files(config: ClearMLDownloadConfig) -> ArtifactFiles:
+    """The artifacts of the configured task, read from an offline session or fetched from the server."""
+    if config.offline_session is not None:
+        return _offline_artifacts(_session_folder(Path(config.offline_session)))
+    assert config.task_id is not None
+    if config.task_id.startswith("offline-"):
+        from clearml.config import get_offline_dir
+
+        return _offline_artifacts(get_offline_dir(task_id=config.task_id))
+    from clearml import Task
+
+    artifacts = Task.get_task(task_id=config.task_id).artifacts
+    return {
+        name: (lambda artifact=artifact: _named_copy(artifact.get_local_copy(raise_on_error=True), artifact.url))
+        for name, artifact in artifacts.items()
+    }
+
+
+def _session_folder(session: Path) -> Path:
+    """``session`` itself, or the folder a session ``.zip`` is extracted to."""
+    if session.is_dir():
+        return session
+    if session.is_file() and zipfile.is_zipfile(session):
+        folder = Path(tempfile.mkdtemp(prefix="rl_framework-clearml-session-"))
+        with zipfile.ZipFile(session) as archive:
+            archive.extractall(folder)
+        return folder
+    raise FileNotFoundError(
+        f"No ClearML offline session at '{session}': pass the session folder or the .zip ClearML wrote "
+        f"(printed as 'ClearML Task: Offline session stored in ...')."
+    )
+
+
+def _offline_artifacts(folder: Path) -> ArtifactFiles:
+    """Artifacts listed in an offline session's ``task.json``, resolved inside ``folder``."""
+    task_file = folder / "task.json"
+    if not task_file.is_file():
+        raise FileNotFoundError(
+            f"No ClearML offline session at '{folder}' (no task.json). Check the task id, or pass "
+            f"offline_session=<session folder or .zip>."
+        )
+    exported = json.loads(task_file.read_text(encoding="utf-8"))
+    # Artifact URIs are absolute paths inside the folder the session was recorded in.
+    recorded_in = Path(exported.get("offline_folder", folder))
+    files = {}
+    for artifact in exported.get("execution", {}).get("artifacts", []):
+        path = Path(artifact["uri"])
+        local = folder / path.relative_to(recorded_in) if path.is_relative_to(recorded_in) else path
+        files[artifact["key"]] = lambda local=local: local
+    return files
+
+
+def _named_copy(local_copy: str, url: str) -> Path:
+    """Cached copies may carry a hashed name; pair the local file with the name in its URL."""
+    return Path(local_copy).with_name(Path(urlparse(url).path).name) if False else _Renamed(local_copy, url)
+
+
+def _model_file(model_id: str) -> Path:
+    from clearml import InputModel
+
+    model = InputModel(model_id=model_id)
+    return _Renamed(model.get_local_copy(raise_on_error=True), model.url)
+
+
+def _copy_into(source: Path, destination: Path) -> Path:
+    """Copy ``source`` into ``destination`` atomically, under its original name."""
+    name = source.original_name if isinstance(source, _Renamed) else source.name
+    if not source.is_file():
+        raise FileNotFoundError(f"The ClearML artifact file '{source}' is missing; the session may be incomplete.")
+    return atomic_write_with(destination / name, lambda temporary: shutil.copyfile(source, temporary))
+
+
+def _verify(agent_file: Path, metadata: dict[str, Any]) -> None:
+    """Compare ``agent_file`` with the sha256 in the metadata uploaded with it."""
+    if metadata.get("agent_file") != agent_file.name or "sha256" not in metadata:
+        return  # e.g. a checkpoint: the metadata describes another file
+    actual = sha256_of(agent_file)
+    if actual != metadata["sha256"]:
+        raise ValueError(
+            f"The downloaded agent file '{agent_file}' is corrupt: its sha256 is {actual}, the task's metadata "
+            f"records {metadata['sha256']}. Upload the agent again."
+        )

@@ -1,0 +1,360 @@
+"""``HuggingFaceConnector``: share agents on the HuggingFace Hub.
+
+An upload checks the token first (``whoami``), creates the repository if needed, bundles the
+agent (evaluation, replay video), adds the Hub layout of the HF RL ecosystem (``config.json``,
+``results.json``, model card) plus logged metrics and checkpoints, and pushes everything in one
+commit. Network errors are retried with exponential backoff. ``huggingface_hub`` is imported only
+when the connector talks to the Hub; its endpoint comes from ``HF_ENDPOINT`` as usual.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from rl_framework.util.connector.base import Connector
+from rl_framework.util.connector.bundle import AgentBundle, bundle_agent
+from rl_framework.util.connector.huggingface_card import RESULTS_FILE, write_hub_files
+from rl_framework.util.connector.huggingface_config import HuggingFaceDownloadConfig, HuggingFaceUploadConfig
+
+if TYPE_CHECKING:
+    from huggingface_hub import HfApi
+
+    from rl_framework.agent.base_agent import BaseAgent
+
+__all__ = ["HuggingFaceConnector", "HuggingFaceDownloadConfig", "HuggingFaceUploadConfig"]
+
+logger = logging.getLogger(__name__)
+Result = TypeVar("Result")
+
+METRICS_FILE = "metrics.jsonl"
+CHECKPOINT_FOLDER = "checkpoints"
+#: Where the RL Zoo looks for ``VecNormalize`` statistics; a copy of the agent's goes there.
+ZOO_NORMALIZER_FILE = "vec_normalize.pkl"
+#: Files an upload owns: removed from the repository when a new upload does not produce them.
+MANAGED_FILES = (RESULTS_FILE, "replay.mp4", ZOO_NORMALIZER_FILE)
+TRANSIENT_STATUS_CODES = (429, 500, 502, 503, 504)
+TOKEN_HELP = (
+    "Pass token=..., set the HF_TOKEN environment variable, or log in once with `hf auth login`. "
+    "Create a token with write access at https://huggingface.co/settings/tokens."
+)
+
+
+class HuggingFaceConnector(Connector):
+    """Upload agents to and download agents from the HuggingFace Hub.
+
+    The token comes from ``token``, else from ``HF_TOKEN`` or the stored ``hf auth login``
+    (``huggingface_hub.get_token``). It is never printed, logged or shown in ``repr``.
+
+    :param upload_config: where and how ``upload`` publishes (needed for ``upload``).
+    :param download_config: what ``download`` fetches (needed for ``download``).
+    :param token: a HuggingFace access token; ``None`` uses the standard HF mechanisms.
+    :param checkpoint_frequency: environment steps between checkpoints during training (0: none).
+    :param local_directory: where logged metrics, checkpoints and upload staging live
+        (default: a new temporary folder, created on first use).
+    :param max_retries: retries of a failing Hub request (network errors, 429 and 5xx answers).
+    :param retry_wait: seconds before the first retry; doubled for every further one.
+    """
+
+    def __init__(
+        self,
+        upload_config: HuggingFaceUploadConfig | None = None,
+        download_config: HuggingFaceDownloadConfig | None = None,
+        token: str | None = None,
+        checkpoint_frequency: int = 0,
+        local_directory: str | os.PathLike[str] | None = None,
+        max_retries: int = 3,
+        retry_wait: float = 1.0,
+    ) -> None:
+        if upload_config is not None and not isinstance(upload_config, HuggingFaceUploadConfig):
+            raise TypeError(f"upload_config must be a HuggingFaceUploadConfig, got {type(upload_config).__name__}.")
+        if download_config is not None and not isinstance(download_config, HuggingFaceDownloadConfig):
+            raise TypeError(
+                f"download_config must be a HuggingFaceDownloadConfig, got {type(download_config).__name__}."
+            )
+        if token is not None and (not isinstance(token, str) or not token.strip() or token != token.strip()):
+            # Never echo the value: it may be a real secret with a stray character.
+            raise ValueError(f"token must be a non-empty string without surrounding spaces or None. {TOKEN_HELP}")
+        for name, value in (("checkpoint_frequency", checkpoint_frequency), ("max_retries", max_retries)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValueError(f"{name} must be an int >= 0, got {value!r}.")
+        if not isinstance(retry_wait, (int, float)) or retry_wait < 0:
+            raise ValueError(f"retry_wait must be a number of seconds >= 0, got {retry_wait!r}.")
+        self.upload_config = upload_config
+        self.download_config = download_config
+        self.checkpoint_frequency = checkpoint_frequency
+        self.max_retries = max_retries
+        self.retry_wait = float(retry_wait)
+        self._token = token
+        self._local_directory = Path(local_directory) if local_directory is not None else None
+
+    def __repr__(self) -> str:
+        token = "'***'" if self._token is not None else "None"
+        return (
+            f"{type(self).__name__}(upload_config={self.upload_config!r}, download_config={self.download_config!r}, "
+            f"token={token}, checkpoint_frequency={self.checkpoint_frequency})"
+        )
+
+    @property
+    def local_directory(self) -> Path:
+        """The folder holding logged metrics, checkpoints and upload staging (created on first use)."""
+        if self._local_directory is None:
+            self._local_directory = Path(tempfile.mkdtemp(prefix="rl_framework-huggingface-"))
+        self._local_directory.mkdir(parents=True, exist_ok=True)
+        return self._local_directory
+
+    # -- authentication -------------------------------------------------------------------
+    def check_token(self) -> str:
+        """Make sure a token with write access is available and accepted by the Hub.
+
+        Called by ``upload`` before any evaluation or recording, so a token problem never
+        costs work. Call it before a long training run to find out early.
+
+        :return: the user name the token belongs to.
+        :raises PermissionError: when no token is found, or the Hub rejects it or it is read-only.
+        """
+        token, source = self._token_and_source()
+        if token is None:
+            raise PermissionError(f"No HuggingFace token found for uploading. {TOKEN_HELP}")
+        try:
+            identity = self._retrying(lambda: self._api(token).whoami(), "check the HuggingFace token")
+        except Exception as error:
+            if _status_code(error) == 401:
+                raise PermissionError(f"The HuggingFace Hub rejected the token from {source}. {TOKEN_HELP}") from None
+            raise
+        role = identity.get("auth", {}).get("accessToken", {}).get("role")
+        if role == "read":
+            raise PermissionError(f"The HuggingFace token from {source} is read-only. {TOKEN_HELP}")
+        return str(identity.get("name"))
+
+    def _token_and_source(self) -> tuple[str | None, str]:
+        if self._token is not None:
+            return self._token, "the token argument"
+        from huggingface_hub import get_token
+
+        source = "the HF_TOKEN environment variable" if os.environ.get("HF_TOKEN") else "the stored login"
+        return get_token(), source
+
+    def _api(self, token: str | None) -> HfApi:
+        from huggingface_hub import HfApi
+
+        return HfApi(token=token)
+
+    # -- upload ---------------------------------------------------------------------------
+    def upload(
+        self,
+        agent: BaseAgent,
+        evaluation_environment: Any | None = None,
+        video_recording_environment: Any | None = None,
+    ) -> str:
+        """Publish ``agent`` to ``upload_config.repository_id`` in one commit.
+
+        The repository gets ``<model_name>.zip`` (+ companion files such as normaliser
+        statistics, also as ``vec_normalize.pkl``), ``config.json``, ``metadata.json``, a
+        ``README.md`` model card, ``results.json`` (with an evaluation environment),
+        ``replay.mp4`` (with a video recording environment), ``logs/metrics.jsonl`` and
+        ``checkpoints/`` (when logged and asked for).
+
+        :param agent: the agent to publish.
+        :param evaluation_environment: evaluate the agent on it (``upload_config.n_eval_episodes`` episodes).
+        :param video_recording_environment: record ``replay.mp4`` on it (``render_mode="rgb_array"``).
+        :return: the repository's URL.
+        :raises PermissionError: for a missing, rejected or read-only token (before any work).
+        :raises ConnectionError: when the Hub stays unreachable after the retries; the prepared
+            files are kept and the message names their folder.
+        """
+        config = _required(self.upload_config, "upload_config", "HuggingFaceUploadConfig(...)")
+        self.check_token()
+        api = self._api(self._token_and_source()[0])
+        try:
+            repository_url = self._retrying(
+                lambda: api.create_repo(config.repository_id, private=config.private, exist_ok=True),
+                f"create the repository '{config.repository_id}'",
+            )
+        except Exception as error:
+            if _status_code(error) == 403:
+                owner = config.repository_id.split("/")[0]
+                raise PermissionError(
+                    f"The token may not create or write '{config.repository_id}': use your user name or an "
+                    f"organisation you can write to as owner (not '{owner}'), or a token with write access to it."
+                ) from None
+            raise
+        staging = Path(tempfile.mkdtemp(prefix="upload-", dir=self.local_directory))
+        bundle = bundle_agent(
+            agent, staging, config.upload_options(), evaluation_environment, video_recording_environment
+        )
+        write_hub_files(bundle, config, type(agent))
+        uploads = self._files_to_upload(bundle, config)
+        remote_files = self._retrying(
+            lambda: {sibling.rfilename for sibling in api.model_info(config.repository_id).siblings or []},
+            f"list the files of '{config.repository_id}'",
+        )
+        operations = _commit_operations(uploads, _stale_files(remote_files, set(uploads), config))
+        commit = self._retrying(
+            lambda: api.create_commit(config.repository_id, operations, commit_message=config.commit_message),
+            f"push the agent to '{config.repository_id}'",
+            kept_folder=staging,
+        )
+        shutil.rmtree(staging, ignore_errors=True)
+        logger.info("Uploaded %d files to %s (commit %s).", len(uploads), repository_url, commit.oid)
+        return str(repository_url)
+
+    def _files_to_upload(self, bundle: AgentBundle, config: HuggingFaceUploadConfig) -> dict[str, Path]:
+        uploads = {path.name: path for path in _visible_files(bundle.folder)}
+        normalizer = bundle.folder / f"{bundle.agent_file.stem}.vecnormalize.pkl"
+        if normalizer.is_file():
+            uploads[ZOO_NORMALIZER_FILE] = normalizer
+        metrics = self.local_directory / METRICS_FILE
+        if config.upload_metrics and metrics.is_file():
+            uploads[f"logs/{METRICS_FILE}"] = metrics
+        checkpoints = self.local_directory / CHECKPOINT_FOLDER
+        if config.upload_checkpoints and checkpoints.is_dir():
+            uploads.update({f"{CHECKPOINT_FOLDER}/{path.name}": path for path in _visible_files(checkpoints)})
+        return uploads
+
+    # -- download -------------------------------------------------------------------------
+    def download(self) -> Path:
+        """Download ``download_config.file_name`` (and its companion files) at ``download_config.version``.
+
+        Files land in the HuggingFace cache (``HF_HOME``), all from the same commit.
+
+        :return: the local path of the agent file.
+        :raises FileNotFoundError: when the repository, version or file does not exist.
+        :raises ConnectionError: when the Hub stays unreachable after the retries.
+        """
+        from huggingface_hub import hf_hub_download
+        from huggingface_hub.utils import RepositoryNotFoundError, RevisionNotFoundError
+
+        config = _required(self.download_config, "download_config", "HuggingFaceDownloadConfig(...)")
+        token = self._token_and_source()[0]
+        where = f"'{config.repository_id}' at version '{config.version}'"
+        try:
+            info = self._retrying(
+                lambda: self._api(token).model_info(config.repository_id, revision=config.version),
+                f"look up {where}",
+            )
+        except RepositoryNotFoundError:
+            raise FileNotFoundError(
+                f"The repository '{config.repository_id}' was not found on the Hub (or it is private and the token "
+                f"has no access). Check repository_id; for a private repository, log in or pass token=..."
+            ) from None
+        except RevisionNotFoundError:
+            raise FileNotFoundError(
+                f"The version '{config.version}' does not exist in '{config.repository_id}'. Use an existing "
+                f"branch (e.g. 'main'), tag, or full commit sha."
+            ) from None
+        remote_files = sorted(sibling.rfilename for sibling in info.siblings or [])
+        if config.file_name not in remote_files:
+            candidates = [name for name in remote_files if name.endswith(".zip")] or remote_files
+            raise FileNotFoundError(
+                f"'{config.file_name}' is not in {where}. Agent files there: {', '.join(candidates)}. "
+                f"Set file_name to one of them."
+            )
+        wanted = [config.file_name, *_companions(config.file_name, remote_files)]
+        paths = [
+            self._retrying(
+                lambda name=name: hf_hub_download(config.repository_id, name, revision=info.sha, token=token),
+                f"download '{name}' from {where}",
+            )
+            for name in wanted
+        ]
+        return Path(paths[0])
+
+    # -- training hooks -------------------------------------------------------------------
+    def log_value(self, name: str, value: float, timestep: int) -> None:
+        """Append one metric to ``<local_directory>/metrics.jsonl`` (uploaded as ``logs/metrics.jsonl``)."""
+        line = json.dumps({"name": name, "value": float(value), "timestep": int(timestep), "time": time.time()})
+        # One complete line per write: a crash can at worst lose the last line, never corrupt earlier ones.
+        with (self.local_directory / METRICS_FILE).open("a", encoding="utf-8") as handle:
+            handle.write(line + "\n")
+
+    def save_checkpoint(self, agent: BaseAgent, timestep: int) -> None:
+        """Save ``agent`` to ``<local_directory>/checkpoints/<model_name>-step-<timestep>.zip``."""
+        stem = self.upload_config.model_name if self.upload_config is not None else "agent"
+        agent.save_to_file(self.local_directory / CHECKPOINT_FOLDER / f"{stem}-step-{timestep}.zip")
+
+    # -- retries --------------------------------------------------------------------------
+    def _retrying(self, action: Callable[[], Result], what: str, kept_folder: Path | None = None) -> Result:
+        """Run ``action``; on a transient network error wait and retry up to ``max_retries`` times."""
+        for attempt in range(self.max_retries + 1):
+            try:
+                return action()
+            except Exception as error:
+                if not _is_transient(error):
+                    raise
+                summary = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+                if attempt == self.max_retries:
+                    kept = f" The prepared files are kept in '{kept_folder}'." if kept_folder else ""
+                    raise ConnectionError(
+                        f"Could not {what}: the HuggingFace Hub failed {attempt + 1} times (last error: {summary}). "
+                        f"Check your connection (and HF_ENDPOINT if set) and try again.{kept}"
+                    ) from error
+                wait = self.retry_wait * 2**attempt
+                logger.warning("Could not %s (%s); retrying in %.1f s.", what, summary, wait)
+                time.sleep(wait)
+        raise AssertionError("unreachable")
+
+
+def _required(config: Result | None, name: str, example: str) -> Result:
+    if config is None:
+        raise ValueError(f"This HuggingFaceConnector has no {name}: create it with {name}={example}.")
+    return config
+
+
+def _visible_files(folder: Path) -> list[Path]:
+    """The files of ``folder``, without hidden ones (such as an interrupted atomic write's temp file)."""
+    return sorted(path for path in folder.iterdir() if path.is_file() and not path.name.startswith("."))
+
+
+def _status_code(error: Exception) -> int | None:
+    """The HTTP status of a failed Hub request, ``None`` for other errors."""
+    import requests
+
+    if isinstance(error, requests.HTTPError) and error.response is not None:
+        return int(error.response.status_code)
+    return None
+
+
+def _is_transient(error: Exception) -> bool:
+    """Network failures and 429/5xx answers are worth retrying; everything else is final."""
+    import requests
+    from huggingface_hub.utils import LocalEntryNotFoundError
+
+    status = _status_code(error)
+    if status is not None:
+        return status in TRANSIENT_STATUS_CODES
+    # hf_hub_download reports an unreachable Hub (without a cached copy) as LocalEntryNotFoundError.
+    return isinstance(error, (requests.ConnectionError, requests.Timeout, LocalEntryNotFoundError))
+
+
+def _companions(file_name: str, remote_files: list[str]) -> list[str]:
+    """Files beside ``file_name`` whose names start with its stem (e.g. ``<stem>.vecnormalize.pkl``)."""
+    path = PurePosixPath(file_name)
+    return [
+        name
+        for name in remote_files
+        if name != file_name and PurePosixPath(name).parent == path.parent and name.startswith(f"{path.with_suffix('')}.")
+    ]
+
+
+def _stale_files(remote_files: set[str], uploads: set[str], config: HuggingFaceUploadConfig) -> list[str]:
+    """Files an earlier upload left that this one replaces by absence (old companions, results, replay)."""
+    owned = set(MANAGED_FILES) | set(_companions(config.agent_file_name, sorted(remote_files)))
+    return sorted((owned & remote_files) - uploads)
+
+
+def _commit_operations(uploads: dict[str, Path], deletions: list[str]) -> list[Any]:
+    from huggingface_hub import CommitOperationAdd, CommitOperationDelete
+
+    operations: list[Any] = [
+        CommitOperationAdd(path_in_repo=name, path_or_fileobj=str(path)) for name, path in sorted(uploads.items())
+    ]
+    operations.extend(CommitOperationDelete(path_in_repo=name) for name in deletions)
+    return operations

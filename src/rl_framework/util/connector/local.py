@@ -1,0 +1,279 @@
+"""``LocalConnector``: a versioned agent registry in a plain folder; no account, no network.
+
+Layout (``root`` defaults to ``~/.rl_framework/registry``, or ``$RL_FRAMEWORK_REGISTRY``)::
+
+    <root>/<agent_name>/v<N>/agent.zip            the agent (companions such as
+                            /agent.vecnormalize.pkl  normaliser statistics lie beside it)
+                            /metadata.json        algorithm, environment, library versions,
+                                                  sha256 of the agent file, evaluation result
+                            /replay.mp4           when a recording environment was given
+                            /metrics.jsonl        values logged during training
+                            /checkpoints/step_<T>.zip
+    <root>/.staging/<run>/                        the run being logged, not yet uploaded
+
+Values and checkpoints logged during ``train(..., connector=...)`` go to the run's staging folder;
+the next ``upload`` adds the agent files to that folder and renames it to the next free
+``v<N>``, so a version appears complete or not at all, and each version carries the metrics
+and checkpoints of the training since the previous upload.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from rl_framework.util.connector.base import Connector
+from rl_framework.util.connector.bundle import METADATA_FILE, UploadOptions, bundle_agent, sha256_of
+
+if TYPE_CHECKING:
+    from rl_framework.agent.base_agent import BaseAgent
+
+REGISTRY_ENVIRONMENT_VARIABLE = "RL_FRAMEWORK_REGISTRY"
+DEFAULT_REGISTRY = Path("~/.rl_framework/registry")
+METRICS_FILE = "metrics.jsonl"
+CHECKPOINT_FOLDER = "checkpoints"
+STAGING_FOLDER = ".staging"
+_AGENT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+_VERSION_FOLDER = re.compile(r"v([1-9][0-9]*)")
+
+
+def check_agent_name(agent_name: Any) -> str:
+    """Return ``agent_name`` if it can name a registry folder, else raise ``ValueError``.
+
+    :param agent_name: letters, digits, ``.``, ``_`` and ``-``; starts with a letter or digit.
+    :return: the name.
+    """
+    if not isinstance(agent_name, str) or not _AGENT_NAME.fullmatch(agent_name):
+        raise ValueError(
+            f"agent_name must be 1-128 letters, digits, '.', '_' or '-' starting with a letter or digit, got "
+            f"{agent_name!r}. Example: 'ppo-cartpole'."
+        )
+    return agent_name
+
+
+@dataclass(frozen=True, kw_only=True)
+class LocalUploadConfig(UploadOptions):
+    """Where an upload goes in the local registry, plus what it records (see ``UploadOptions``).
+
+    :param agent_name: the registry entry; every upload adds its next version.
+    """
+
+    agent_name: str
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check_agent_name(self.agent_name)
+
+
+@dataclass(frozen=True)
+class LocalDownloadConfig:
+    """Which agent version to take from the local registry.
+
+    :param agent_name: the registry entry.
+    :param version: a version number (>= 1) or ``"latest"``.
+    """
+
+    agent_name: str
+    version: int | Literal["latest"] = "latest"
+
+    def __post_init__(self) -> None:
+        check_agent_name(self.agent_name)
+        valid_number = (
+            isinstance(self.version, int) and not isinstance(self.version, bool) and self.version >= 1
+        )
+        if not valid_number and self.version != "latest":
+            raise ValueError(f"version must be an int >= 1 or 'latest', got {self.version!r}.")
+
+
+class LocalConnector(Connector):
+    """Upload agents to, and download them from, a versioned registry folder.
+
+    :param upload_config: what ``upload`` stores (needed for uploads only).
+    :param download_config: what ``download`` returns (needed for downloads only).
+    :param registry_path: the registry folder; default ``$RL_FRAMEWORK_REGISTRY``, else
+        ``~/.rl_framework/registry``.
+    :param checkpoint_frequency: environment steps between checkpoints during training; 0 disables them.
+    """
+
+    def __init__(
+        self,
+        upload_config: LocalUploadConfig | None = None,
+        download_config: LocalDownloadConfig | None = None,
+        registry_path: str | os.PathLike[str] | None = None,
+        checkpoint_frequency: int = 0,
+    ) -> None:
+        if (
+            isinstance(checkpoint_frequency, bool)
+            or not isinstance(checkpoint_frequency, int)
+            or checkpoint_frequency < 0
+        ):
+            raise ValueError(
+                f"checkpoint_frequency must be an int >= 0 (0 = off), got {checkpoint_frequency!r}."
+            )
+        for config, expected in ((upload_config, LocalUploadConfig), (download_config, LocalDownloadConfig)):
+            if config is not None and not isinstance(config, expected):
+                raise TypeError(f"Expected a {expected.__name__} or None, got {type(config).__name__}.")
+        self.upload_config = upload_config
+        self.download_config = download_config
+        self.checkpoint_frequency = checkpoint_frequency
+        if registry_path is None:
+            registry_path = os.environ.get(REGISTRY_ENVIRONMENT_VARIABLE) or DEFAULT_REGISTRY
+        self.root = Path(registry_path).expanduser()
+        self._staging: Path | None = None
+
+    # -- browsing -------------------------------------------------------------------------
+    def list_agents(self) -> list[str]:
+        """Names of the agents with at least one version, sorted."""
+        if not self.root.is_dir():
+            return []
+        names = (
+            entry.name
+            for entry in self.root.iterdir()
+            if entry.is_dir() and _AGENT_NAME.fullmatch(entry.name)
+        )
+        return sorted(name for name in names if self.list_versions(name))
+
+    def list_versions(self, agent_name: str) -> list[int]:
+        """Version numbers of ``agent_name``, ascending (empty for an unknown name)."""
+        folder = self.root / check_agent_name(agent_name)
+        if not folder.is_dir():
+            return []
+        numbers = (_VERSION_FOLDER.fullmatch(entry.name) for entry in folder.iterdir() if entry.is_dir())
+        return sorted(int(match.group(1)) for match in numbers if match)
+
+    def version_path(self, agent_name: str, version: int | Literal["latest"] = "latest") -> Path:
+        """The folder of one version; raise ``LookupError`` listing what exists if there is none.
+
+        :param agent_name: the registry entry.
+        :param version: a version number or ``"latest"``.
+        :return: ``<root>/<agent_name>/v<N>``.
+        """
+        versions = self.list_versions(agent_name)
+        if not versions:
+            known = ", ".join(self.list_agents()) or "none yet"
+            raise LookupError(
+                f"No agent '{agent_name}' in the registry '{self.root}'. Agents there: {known}. "
+                f"Upload one with LocalUploadConfig(agent_name='{agent_name}'), or pass registry_path=... "
+                f"(or set ${REGISTRY_ENVIRONMENT_VARIABLE}) to use another registry."
+            )
+        number = versions[-1] if version == "latest" else version
+        if number not in versions:
+            raise LookupError(
+                f"Agent '{agent_name}' has no version {version!r} in '{self.root}'. "
+                f"Versions: {', '.join(map(str, versions))} (or 'latest')."
+            )
+        return self.root / agent_name / f"v{number}"
+
+    # -- training hooks -------------------------------------------------------------------
+    def log_value(self, name: str, value: float, timestep: int) -> None:
+        """Append ``{"name", "value", "timestep", "time"}`` as one line to the run's ``metrics.jsonl``."""
+        line = json.dumps(
+            {"name": name, "value": float(value), "timestep": int(timestep), "time": time.time()}
+        )
+        # One short append per value: a crash can at most cut the last line, never rewrite earlier ones.
+        with (self._run_folder() / METRICS_FILE).open("a", encoding="utf-8") as handle:
+            handle.write(line + "\n")
+
+    def save_checkpoint(self, agent: BaseAgent, timestep: int) -> None:
+        """Save ``agent`` to the run's ``checkpoints/step_<timestep>.zip``."""
+        agent.save_to_file(self._run_folder() / CHECKPOINT_FOLDER / f"step_{timestep}.zip")
+
+    def _run_folder(self) -> Path:
+        """The staging folder of the current run, created on first use."""
+        if self._staging is None:
+            parent = self.root / STAGING_FOLDER
+            parent.mkdir(parents=True, exist_ok=True)
+            self._staging = Path(tempfile.mkdtemp(prefix="run-", dir=parent))
+        return self._staging
+
+    # -- sharing --------------------------------------------------------------------------
+    def upload(
+        self,
+        agent: BaseAgent,
+        evaluation_environment: Any | None = None,
+        video_recording_environment: Any | None = None,
+    ) -> str:
+        """Store ``agent`` as a new version with metadata, evaluation, video, the run's metrics/checkpoints.
+
+        :param agent: the agent to store.
+        :param evaluation_environment: evaluate the agent on it and record the result in ``metadata.json``.
+        :param video_recording_environment: record ``replay.mp4`` on it (``render_mode="rgb_array"``).
+        :return: the new version folder.
+        """
+        if self.upload_config is None:
+            raise ValueError(
+                "This LocalConnector has no upload_config: create it with "
+                "LocalConnector(upload_config=LocalUploadConfig(agent_name='my-agent'))."
+            )
+        staging = self._run_folder()
+        run_entries = {METRICS_FILE, CHECKPOINT_FOLDER}
+        try:
+            bundle_agent(
+                agent, staging, self.upload_config, evaluation_environment, video_recording_environment
+            )
+            version_folder = self._publish(staging, self.upload_config.agent_name)
+        except BaseException:
+            # Keep the logged run for the next attempt; drop the half-made bundle.
+            for entry in staging.iterdir():
+                if entry.name in run_entries:
+                    continue
+                if entry.is_dir():
+                    shutil.rmtree(entry)
+                else:
+                    entry.unlink()
+            raise
+        self._staging = None
+        return str(version_folder)
+
+    def _publish(self, staging: Path, agent_name: str) -> Path:
+        """Rename ``staging`` to the next free ``v<N>``; retry if another writer took that number."""
+        agent_folder = self.root / agent_name
+        agent_folder.mkdir(parents=True, exist_ok=True)
+        number = max(self.list_versions(agent_name), default=0) + 1
+        while True:
+            target = agent_folder / f"v{number}"
+            try:
+                # An existing version is never empty, so renaming onto it fails instead of replacing it.
+                os.rename(staging, target)
+                return target
+            except OSError:
+                if not target.exists():
+                    raise
+                number = max(self.list_versions(agent_name), default=number) + 1
+
+    def download(self) -> Path:
+        """Return the agent file of the configured version, after checking its sha256.
+
+        :return: the agent file inside the registry (companion files lie beside it).
+        :raises LookupError: for an unknown agent name or version.
+        :raises ValueError: if the file does not match the sha256 in ``metadata.json`` (corrupt or modified).
+        """
+        if self.download_config is None:
+            raise ValueError(
+                "This LocalConnector has no download_config: create it with "
+                "LocalConnector(download_config=LocalDownloadConfig(agent_name='my-agent', version=1)) "
+                "(version defaults to 'latest')."
+            )
+        folder = self.version_path(self.download_config.agent_name, self.download_config.version)
+        metadata = json.loads((folder / METADATA_FILE).read_text(encoding="utf-8"))
+        agent_file = folder / metadata["agent_file"]
+        if not agent_file.is_file():
+            raise ValueError(
+                f"The agent file '{agent_file}' listed in '{folder / METADATA_FILE}' is missing."
+            )
+        actual = sha256_of(agent_file)
+        if actual != metadata["sha256"]:
+            raise ValueError(
+                f"The agent file '{agent_file}' is corrupt or was modified: its sha256 is {actual}, "
+                f"metadata.json records {metadata['sha256']}. Upload the agent again or download another "
+                f"version "
+                f"(versions: {', '.join(map(str, self.list_versions(self.download_config.agent_name)))})."
+            )
+        return agent_file

@@ -1,0 +1,161 @@
+"""Replay videos: run an agent in an environment and write what it renders to an H.264 mp4.
+
+Frames are encoded by the ffmpeg executable that ships inside the ``imageio-ffmpeg`` wheel,
+so no system ffmpeg is needed, and streamed to it one at a time (memory stays flat however
+long the video is).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Generator, Iterator
+from pathlib import Path
+from typing import Any, Protocol
+
+import gymnasium as gym
+import numpy as np
+
+from rl_framework.util.files import atomic_path
+
+
+class ActingAgent(Protocol):
+    """Anything that picks an action for one observation (every ``BaseAgent`` does)."""
+
+    def choose_action(self, observation: Any, deterministic: bool = False) -> Any:
+        """Return the action for ``observation``."""
+
+
+def record_video(
+    agent: ActingAgent,
+    environment: gym.Env | str,
+    path: str | os.PathLike[str],
+    n_steps: int | None = None,
+    n_episodes: int | None = None,
+    fps: float = 30,
+    deterministic: bool = True,
+    seed: int | None = None,
+) -> Path:
+    """Let ``agent`` act in ``environment`` and save the rendered frames as an H.264 mp4.
+
+    The video shows the first frame of every episode and one frame after every step, so it holds
+    ``steps + episodes started`` frames. Recording stops after ``n_steps`` steps or ``n_episodes``
+    finished episodes, whichever comes first (give at least one). The file is written atomically:
+    on any error no (partial) video is left at ``path``.
+
+    :param agent: picks actions through ``choose_action(observation, deterministic=...)``.
+    :param environment: a gymnasium env created with ``render_mode="rgb_array"``, or an env id
+        (made here with that render mode and closed afterwards).
+    :param path: the mp4 file to write.
+    :param n_steps: stop after this many environment steps.
+    :param n_episodes: stop after this many finished episodes.
+    :param fps: frames per second of the video.
+    :param deterministic: let the agent take its most likely actions.
+    :param seed: seed of the first reset (later episodes continue the environment's RNG).
+    :return: the written path.
+    :raises ValueError: for a bad limit or fps, or an environment that does not render ``rgb_array`` frames.
+    """
+    _check_limits(n_steps, n_episodes, fps)
+    env = _recording_environment(environment)
+    try:
+        frames = _play(agent, env, n_steps, n_episodes, deterministic, seed)
+        return _write_mp4(frames, Path(path), fps)
+    finally:
+        if env is not environment:
+            env.close()
+
+
+def _check_limits(n_steps: int | None, n_episodes: int | None, fps: float) -> None:
+    if n_steps is None and n_episodes is None:
+        raise ValueError("record_video needs a length: pass n_steps=... and/or n_episodes=....")
+    for name, value in (("n_steps", n_steps), ("n_episodes", n_episodes)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+            raise ValueError(f"{name} must be a positive int or None, got {value!r}.")
+    if isinstance(fps, bool) or not isinstance(fps, (int, float)) or fps <= 0:
+        raise ValueError(f"fps must be a positive number, got {fps!r}.")
+
+
+def _recording_environment(environment: gym.Env | str) -> gym.Env:
+    """``environment`` itself, or a new ``rgb_array`` env for an env id; reject anything else."""
+    if isinstance(environment, str):
+        return gym.make(environment, render_mode="rgb_array")
+    if not isinstance(environment, gym.Env):
+        raise TypeError(
+            f"record_video needs a gymnasium env or an env id, got {type(environment).__name__}. "
+            f'Pass gym.make(env_id, render_mode="rgb_array") or the env id string.'
+        )
+    if environment.render_mode != "rgb_array":
+        env_id = environment.spec.id if environment.spec is not None else "<env id>"
+        raise ValueError(
+            f"The environment renders with render_mode={environment.render_mode!r}; recording a video needs "
+            f'"rgb_array" frames. Create it with gym.make("{env_id}", render_mode="rgb_array").'
+        )
+    return environment
+
+
+def _play(
+    agent: ActingAgent,
+    env: gym.Env,
+    n_steps: int | None,
+    n_episodes: int | None,
+    deterministic: bool,
+    seed: int | None,
+) -> Iterator[np.ndarray]:
+    """Yield the rendered frames of the agent's episodes until a limit is reached."""
+    observation, _ = env.reset(seed=seed)
+    yield _frame(env)
+    steps = finished = 0
+    while True:
+        action = agent.choose_action(observation, deterministic=deterministic)
+        observation, _, terminated, truncated, _ = env.step(action)
+        steps += 1
+        yield _frame(env)
+        if terminated or truncated:
+            finished += 1
+        if (n_steps is not None and steps >= n_steps) or (n_episodes is not None and finished >= n_episodes):
+            return
+        if terminated or truncated:
+            observation, _ = env.reset()
+            yield _frame(env)
+
+
+def _frame(env: gym.Env) -> np.ndarray:
+    frame: Any = env.render()
+    if not isinstance(frame, np.ndarray) or frame.ndim != 3 or frame.shape[2] not in (3, 4):
+        raise ValueError(
+            f"env.render() must return an (height, width, 3 or 4) image array in rgb_array mode, got "
+            f"{type(frame).__name__} {getattr(frame, 'shape', '')}."
+        )
+    return np.ascontiguousarray(frame, dtype=np.uint8)
+
+
+def _write_mp4(frames: Iterator[np.ndarray], path: Path, fps: float) -> Path:
+    """Encode ``frames`` with imageio-ffmpeg's bundled ffmpeg into ``path`` (atomically)."""
+    import imageio_ffmpeg
+
+    first = next(frames)
+    height, width, channels = first.shape
+    with atomic_path(path) as temporary:
+        writer: Generator[None, Any, None] = imageio_ffmpeg.write_frames(
+            str(temporary),
+            (width, height),
+            pix_fmt_in="rgb24" if channels == 3 else "rgba",
+            pix_fmt_out="yuv420p",
+            fps=fps,
+            codec="libx264",
+            macro_block_size=2,  # yuv420p needs even sides; an odd side is scaled up by one pixel
+            ffmpeg_log_level="error",
+            # the temporary file has no .mp4 suffix, so name the container; faststart lets browsers stream it
+            output_params=["-f", "mp4", "-movflags", "+faststart"],
+        )
+        writer.send(None)
+        try:
+            writer.send(first)
+            for frame in frames:
+                if frame.shape != first.shape:
+                    raise ValueError(
+                        f"The environment changed its frame size from {first.shape} to {frame.shape}."
+                    )
+                writer.send(frame)
+        finally:
+            writer.close()
+    return path
