@@ -26,10 +26,18 @@ def atomic_path(file_path: str | os.PathLike[str]) -> Iterator[Path]:
     temporary = Path(temporary_name)
     try:
         yield temporary
+        # mkstemp creates 0600 files; give the result the permissions a plain open() would have.
+        os.chmod(temporary, 0o666 & ~_current_umask())
         os.replace(temporary, target)
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
+
+
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def atomic_write_bytes(file_path: str | os.PathLike[str], data: bytes) -> Path:

@@ -152,9 +152,7 @@ def _write_mp4(frames: Iterator[np.ndarray], path: Path, fps: float) -> Path:
             writer.send(first)
             for frame in frames:
                 if frame.shape != first.shape:
-                    raise ValueError(
-                        f"The environment changed its frame size from {first.shape} to {frame.shape}."
-                    )
+                    raise ValueError(f"The environment changed its frame size from {first.shape} to {frame.shape}.")
                 writer.send(frame)
         finally:
             writer.close()

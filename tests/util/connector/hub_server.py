@@ -45,9 +45,9 @@ def git_blob_sha(content: bytes) -> str:
 class HubError(Exception):
     """An HTTP error answer: status, Hub error code header and message."""
 
-    def __init__(self, status: int, message: str, code: str | None = None) -> None:
+    def __init__(self, status: int, message: str, code: str | None = None, **extra: str) -> None:
         super().__init__(message)
-        self.status, self.message, self.code = status, message, code
+        self.status, self.message, self.code, self.extra = status, message, code, extra
 
 
 @dataclass
@@ -165,7 +165,7 @@ class HubHandler(BaseHTTPRequestHandler):
                         raise HubError(faults.pop(), "Service temporarily unavailable (injected fault).")
                     getattr(self, f"_{route}")(body=body, **arguments)
             except HubError as error:
-                self._send_json({"error": error.message}, error.status, error_code=error.code)
+                self._send_json({"error": error.message, **error.extra}, error.status, error_code=error.code)
             return
         self._send_json({"error": f"No route for {method} {path}"}, 404)
 
@@ -225,7 +225,8 @@ class HubHandler(BaseHTTPRequestHandler):
             raise HubError(403, f"You don't have the rights to create a model under the namespace '{owner}'.")
         repo_id = f"{owner}/{request['name']}"
         if repo_id in self.state.repositories:
-            raise HubError(409, "You already created this model repo")
+            # Like the Hub, a conflict still names the repository's URL (create_repo(exist_ok=True) reads it).
+            raise HubError(409, "You already created this model repo", url=f"{self._base_url()}/{repo_id}")
         repository = Repository(owner=owner, private=bool(request.get("private")))
         repository.branches["main"] = self.state.new_commit(repository, None, dict(INITIAL_FILES), "initial commit")
         self.state.repositories[repo_id] = repository
@@ -273,7 +274,9 @@ class HubHandler(BaseHTTPRequestHandler):
             elif item["key"] == "deletedFile":
                 files.pop(value["path"], None)
             else:
-                raise HubError(400, f"Unsupported commit operation {item['key']!r} (this stand-in stores regular files).")
+                raise HubError(
+                    400, f"Unsupported commit operation {item['key']!r} (this stand-in stores regular files)."
+                )
         sha = self.state.new_commit(repository, parent, files, message)
         repository.branches[rev] = sha
         self._send_json({"success": True, "commitOid": sha, "commitUrl": f"{self._base_url()}/{repo}/commit/{sha}"})

@@ -27,9 +27,8 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
-from rl_framework.agent.imitation.episode_columns import EpisodeColumns
+from rl_framework.agent.imitation.episode_columns import EMPTY_INFO_ENCODING, EpisodeColumns
 
 REQUIRED_COLUMNS = ("obs", "acts", "terminal")
 EXPECTED_DATASET = (
@@ -84,16 +83,16 @@ class ArrowEpisodes:
         observations = self._values(rows.column("obs"), "obs")
         actions = self._values(rows.column("acts"), "acts")
         if "infos" in rows.column_names:
-            infos = self._values(rows.column("infos"), "infos").astype(object)
+            infos = self._values(rows.column("infos"), "infos")
         else:
-            infos = np.full(n_transitions, "{}", dtype=object)
+            infos = np.full(n_transitions, EMPTY_INFO_ENCODING, dtype=object)
         return EpisodeColumns(
             observations=observations,
             actions=actions,
             rewards=self._values(rows.column("rews"), "rews") if self.has_rewards else None,
             infos=infos,
             infos_encoded=True,
-            terminal=rows.column("terminal").to_numpy().astype(bool),
+            terminal=np.concatenate([to_numpy(chunk) for chunk in rows.column("terminal").chunks]).astype(bool),
             lengths=self.lengths[start:stop],
         )
 
@@ -167,9 +166,69 @@ def _shard_paths(folder: Path) -> list[Path]:
     return shards
 
 
-def _list_lengths(column: pa.ChunkedArray) -> np.ndarray:
-    """Return the length of every list in a list column (reads only the offsets)."""
-    return np.asarray(pc.list_value_length(column).to_numpy(zero_copy_only=False), dtype=np.int64)
+def _list_offsets(lists: pa.Array) -> np.ndarray:
+    """Return the ``len(lists) + 1`` offsets of a (possibly sliced) list array into its child values."""
+    if not (pa.types.is_list(lists.type) or pa.types.is_large_list(lists.type)):
+        raise ValueError(f"Expected a list column (one list per episode), got Arrow type {lists.type}.")
+    offset_type = np.int64 if pa.types.is_large_list(lists.type) else np.int32
+    return np.frombuffer(lists.buffers()[1], dtype=offset_type)[lists.offset : lists.offset + len(lists) + 1]
+
+
+def _list_lengths(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    """Return the length of every list in a list column, from its offsets alone (no copy of the data)."""
+    chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
+    return np.concatenate([np.zeros(0, dtype=np.int64)] + [np.diff(_list_offsets(chunk)).astype(np.int64) for chunk in chunks])
+
+
+def _list_values(lists: pa.Array) -> pa.Array:
+    """Return the child values a (possibly sliced) list array covers, as a zero-copy slice."""
+    offsets = _list_offsets(lists)
+    first, last = (int(offsets[0]), int(offsets[-1])) if len(offsets) else (0, 0)
+    return lists.values.slice(first, last - first)
+
+
+def to_numpy(values: pa.Array) -> np.ndarray:
+    """Convert a flat Arrow array without nulls to numpy: zero-copy for numbers.
+
+    Written against the Arrow buffers because pyarrow's own ``to_numpy`` imports pandas on first
+    use, which costs tens of MB of memory and a second of start-up for nothing here. Strings
+    become an object array in which every ``"{}"`` (an empty info) is one shared string object.
+
+    :param values: a boolean, numeric or string array.
+    :return: the numpy array.
+    :raises ValueError: for nulls or other Arrow types.
+    """
+    if values.null_count:
+        raise ValueError(f"The Arrow array has {values.null_count} missing values; trajectory data has none.")
+    value_type = values.type
+    if pa.types.is_boolean(value_type):
+        first_byte, skip = divmod(values.offset, 8)
+        packed = np.frombuffer(values.buffers()[1], dtype=np.uint8)[first_byte : first_byte + (skip + len(values) + 7) // 8]
+        return np.unpackbits(packed, bitorder="little")[skip : skip + len(values)].astype(bool)
+    if pa.types.is_string(value_type) or pa.types.is_large_string(value_type):
+        return _strings_to_numpy(values)
+    if not (pa.types.is_integer(value_type) or pa.types.is_floating(value_type)):
+        raise ValueError(f"Unsupported Arrow type {value_type} in a trajectory dataset; expected numbers or strings.")
+    dtype = np.dtype(value_type.to_pandas_dtype())
+    return np.frombuffer(
+        values.buffers()[1], dtype=dtype, count=len(values), offset=values.offset * dtype.itemsize
+    )
+
+
+def _strings_to_numpy(values: pa.Array) -> np.ndarray:
+    """Decode a string array, skipping the per-string work for the common empty info ``"{}"``."""
+    offset_type = np.int64 if pa.types.is_large_string(values.type) else np.int32
+    offsets = np.frombuffer(values.buffers()[1], dtype=offset_type)[values.offset : values.offset + len(values) + 1]
+    data = np.frombuffer(values.buffers()[2], dtype=np.uint8) if len(values) else np.zeros(0, np.uint8)
+    starts, stops = offsets[:-1], offsets[1:]
+    empty = EMPTY_INFO_ENCODING.encode()
+    is_empty = stops - starts == len(empty)
+    for position, byte in enumerate(empty):
+        is_empty[is_empty] = data[starts[is_empty] + position] == byte
+    strings = np.full(len(values), EMPTY_INFO_ENCODING, dtype=object)
+    for index in np.flatnonzero(~is_empty):
+        strings[index] = data[starts[index] : stops[index]].tobytes().decode("utf-8")
+    return strings
 
 
 def _nested_list_to_numpy(lists: pa.Array, name: str, folder: Path) -> np.ndarray:
@@ -178,19 +237,17 @@ def _nested_list_to_numpy(lists: pa.Array, name: str, folder: Path) -> np.ndarra
     ``datasets`` stores an ``(L, 4)`` array as a list of ``L`` lists of 4 numbers; every inner
     level must have one length throughout, which becomes one axis of the result.
     """
-    values = lists.flatten()  # honours the slice offset, unlike ``.values``
+    values = _list_values(lists)
     n_entries = len(values)
     shape: list[int] = []
     while pa.types.is_list(values.type) or pa.types.is_large_list(values.type):
-        lengths = pc.list_value_length(values)
-        extremes = pc.min_max(lengths)
-        low, high = extremes["min"].as_py(), extremes["max"].as_py()
+        lengths = _list_lengths(values)
+        low, high = (int(lengths.min()), int(lengths.max())) if len(lengths) else (0, 0)
         if low != high:
             raise ValueError(
                 f"The '{name}' entries of '{folder}' have different shapes (axis {len(shape) + 1} "
                 f"varies between {low} and {high}); every observation/action must have one shape."
             )
-        shape.append(int(low or 0))
-        values = values.flatten()
-    array = values.to_numpy(zero_copy_only=False)
-    return array.reshape(n_entries, *shape)
+        shape.append(low)
+        values = _list_values(values)
+    return to_numpy(values).reshape(n_entries, *shape)

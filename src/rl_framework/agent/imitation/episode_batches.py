@@ -105,28 +105,44 @@ class TransitionBatches:
         block_order = self._rng.permutation(len(self._blocks)) if self.shuffle else np.arange(len(self._blocks))
         carried: dict[str, np.ndarray] | None = None
         for first in range(0, len(block_order), self._blocks_per_buffer):
-            buffer = self._fill_buffer(block_order[first : first + self._blocks_per_buffer])
-            if carried is not None:
-                buffer = {key: np.concatenate([carried[key], buffer[key]]) for key in buffer}
+            buffer = self._fill_buffer(block_order[first : first + self._blocks_per_buffer], carried)
             n_full = len(buffer["acts"]) // self.batch_size * self.batch_size
             for start in range(0, n_full, self.batch_size):
-                yield self._finish({key: value[start : start + self.batch_size] for key, value in buffer.items()})
-            carried = {key: value[n_full:] for key, value in buffer.items()}
+                # copies, so a batch the caller keeps does not pin the whole buffer
+                yield self._finish({key: value[start : start + self.batch_size].copy() for key, value in buffer.items()})
+            carried = {key: value[n_full:].copy() for key, value in buffer.items()}
+            del buffer  # free this buffer before the next one is filled
         if carried is not None and len(carried["acts"]) and not self.drop_last:
             yield self._finish(carried)
 
-    def _fill_buffer(self, blocks: np.ndarray) -> dict[str, np.ndarray]:
-        """Read the given blocks and return their transitions (permuted when shuffling)."""
-        parts = []
-        for block in blocks:
-            start, stop = self._blocks[int(block)]
-            columns = self._source.read(start, stop)
-            parts.append(columns.transitions())
-            self._source.release_pages()  # the transitions are copies now: the read pages can go
-        buffer = parts[0] if len(parts) == 1 else {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
-        if self.shuffle:
-            order = self._rng.permutation(len(buffer["acts"]))
-            buffer = {key: value[order] for key, value in buffer.items()}
+    def _fill_buffer(self, blocks: np.ndarray, carried: dict[str, np.ndarray] | None) -> dict[str, np.ndarray]:
+        """Gather the carried transitions and the given blocks' transitions into one (permuted) buffer.
+
+        Each block is scattered straight to its shuffled positions, so the buffer is the only
+        full-size copy; a block's pages are released as soon as it has been copied.
+        """
+        columns = [self._source.read(*self._blocks[int(block)]) for block in blocks]
+        n_carried = 0 if carried is None else len(carried["acts"])
+        total = n_carried + sum(column.n_transitions for column in columns)
+        destination = self._rng.permutation(total) if self.shuffle else np.arange(total)
+        example = columns[0]
+        buffer = {
+            "obs": np.empty((total, *example.observations.shape[1:]), dtype=example.observations.dtype),
+            "acts": np.empty((total, *example.actions.shape[1:]), dtype=example.actions.dtype),
+            "next_obs": np.empty((total, *example.observations.shape[1:]), dtype=example.observations.dtype),
+            "dones": np.empty(total, dtype=bool),
+            "infos": np.empty(total, dtype=object),
+        }
+        if carried is not None:
+            for key, value in carried.items():
+                buffer[key][destination[:n_carried]] = value
+        position = n_carried
+        for column in columns:
+            targets = destination[position : position + column.n_transitions]
+            for key, value in column.transitions().items():
+                buffer[key][targets] = value
+            position += column.n_transitions
+            self._source.release_pages()
         return buffer
 
     def _finish(self, batch: dict[str, np.ndarray]) -> dict[str, Any]:

@@ -49,7 +49,7 @@ from rl_framework.agent.imitation.episode_storage import (
     open_episodes,
 )
 
-DEFAULT_BUFFER_TRANSITIONS = 100_000
+DEFAULT_BUFFER_TRANSITIONS = 50_000
 """Transitions held in memory at once while streaming (a few MB for vector observations)."""
 
 

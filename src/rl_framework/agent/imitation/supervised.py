@@ -8,6 +8,7 @@ so it materialises the demonstrations.
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -165,7 +166,9 @@ class DAggerRun(BCRun):
 
     def __init__(self, name: str, algorithm_class: type, parameters: dict[str, Any]) -> None:
         super().__init__(name, algorithm_class, parameters)
-        self.expert = check_expert(self.parameters.get("expert"), name)
+        self.expert = self.parameters.get("expert")
+        if self.expert is not None:
+            check_expert(self.expert, name)
         self.min_episodes = check_positive_int(
             "rollout_round_min_episodes", self.parameters.get("rollout_round_min_episodes", 1)
         )
@@ -180,28 +183,44 @@ class DAggerRun(BCRun):
 
     def train(self, call: TrainingCall) -> int:
         """Run DAgger rounds until ``total_timesteps`` environment steps were collected."""
+        expert = check_expert(self.expert, self.name)
         logger = _logger(self, call.connector)
         bc = self.make_bc(call.venv.observation_space, call.venv.action_space, logger)
         check_enough_transitions(call.episodes, bc.minibatch_size, "batch_size")
         call_dir = self.scratch_dir / f"call-{len(list(self.scratch_dir.glob('call-*')))}"
-        trainer = SimpleDAggerTrainer(
-            venv=call.venv,
-            scratch_dir=call_dir,
-            expert_policy=as_expert_policy(self.expert, call.venv.observation_space, call.venv.action_space),
-            rng=self.rng,
-            expert_trajs=list(call.episodes),
-            bc_trainer=bc,
-            custom_logger=logger,
-            beta_schedule=self.beta_schedule,
-        )
         steps_before = call.venv.steps
-        trainer.train(
-            call.total_timesteps,
-            rollout_round_min_episodes=self.min_episodes,
-            rollout_round_min_timesteps=self.min_timesteps or min(500, call.total_timesteps),
-            bc_train_kwargs={"log_rollouts_venv": None, "progress_bar": False},
-        )
+        with quiet_dataset_saving():  # DAgger saves every episode with HuggingFace datasets
+            trainer = SimpleDAggerTrainer(
+                venv=call.venv,
+                scratch_dir=call_dir,
+                expert_policy=as_expert_policy(expert, call.venv.observation_space, call.venv.action_space),
+                rng=self.rng,
+                expert_trajs=list(call.episodes),
+                bc_trainer=bc,
+                custom_logger=logger,
+                beta_schedule=self.beta_schedule,
+            )
+            trainer.train(
+                call.total_timesteps,
+                rollout_round_min_episodes=self.min_episodes,
+                rollout_round_min_timesteps=self.min_timesteps or min(500, call.total_timesteps),
+                bc_train_kwargs={"log_rollouts_venv": None, "progress_bar": False},
+            )
         return call.venv.steps - steps_before
+
+
+@contextlib.contextmanager
+def quiet_dataset_saving() -> Iterator[None]:
+    """Hide HuggingFace datasets' progress bars (one per saved episode) and restore the setting after."""
+    from datasets.utils.tqdm import are_progress_bars_disabled, disable_progress_bars, enable_progress_bars
+
+    was_disabled = are_progress_bars_disabled()
+    disable_progress_bars()
+    try:
+        yield
+    finally:
+        if not was_disabled:
+            enable_progress_bars()
 
 
 _BC_PARAMETERS = constructor_parameters(BC)

@@ -12,6 +12,7 @@ offline session folder, and the agent can be downloaded from it by its ``offline
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -37,8 +38,9 @@ METADATA_ARTIFACT = "metadata"
 #: ``task.close()`` wait up to 300 s) and no automatic model logging of every ``torch.save``.
 TASK_FRAMEWORK_SETTINGS = {"detect_repository": False, "pytorch": False}
 
-#: artifact name -> function returning the artifact's local file.
-ArtifactFiles = dict[str, Callable[[], Path]]
+#: artifact name -> function returning the artifact's local file and its original file name
+#: (copies in ClearML's download cache may carry another name).
+ArtifactFiles = dict[str, Callable[[], tuple[Path, str]]]
 
 
 def _require_text(owner: str, name: str, value: Any) -> None:
@@ -120,9 +122,11 @@ class ClearMLConnector(Connector):
         download_config: ClearMLDownloadConfig | None = None,
         checkpoint_frequency: int = 0,
     ) -> None:
-        if isinstance(checkpoint_frequency, bool) or not isinstance(checkpoint_frequency, int):
-            raise ValueError(f"checkpoint_frequency must be an int >= 0 (0 = off), got {checkpoint_frequency!r}.")
-        if checkpoint_frequency < 0:
+        if (
+            isinstance(checkpoint_frequency, bool)
+            or not isinstance(checkpoint_frequency, int)
+            or checkpoint_frequency < 0
+        ):
             raise ValueError(f"checkpoint_frequency must be an int >= 0 (0 = off), got {checkpoint_frequency!r}.")
         for config, expected in ((upload_config, ClearMLUploadConfig), (download_config, ClearMLDownloadConfig)):
             if config is not None and not isinstance(config, expected):
@@ -141,7 +145,7 @@ class ClearMLConnector(Connector):
         if self._task is None:
             from clearml import Task
 
-            running = Task.current_task()
+            running: Task | None = Task.current_task()
             if running is None:
                 running = Task.init(
                     project_name=self.upload_config.project_name,
@@ -213,12 +217,12 @@ class ClearMLConnector(Connector):
                 if name != "is_deterministic":
                     logger.report_single_value(name, float(value))
             if bundle.video_file is not None:
-                logger.report_media(
-                    "replay", "video", iteration=self._last_timestep, local_path=str(bundle.video_file)
-                )
+                logger.report_media("replay", "video", iteration=self._last_timestep, local_path=str(bundle.video_file))
             if not Task.is_offline():
                 model = OutputModel(task=task, name=config.model_name or config.task_name)
-                model.update_weights(weights_filename=str(bundle.agent_file), auto_delete_file=False, async_enable=False)
+                model.update_weights(
+                    weights_filename=str(bundle.agent_file), auto_delete_file=False, async_enable=False
+                )
             task.flush(wait_for_uploads=True)  # the bundle folder disappears after this block
         return str(task.id)
 
@@ -235,22 +239,14 @@ class ClearMLConnector(Connector):
                 "This ClearMLConnector has no download_config: create it with "
                 "ClearMLConnector(download_config=ClearMLDownloadConfig(task_id='<task id>'))."
             )
-        destination = Path(config.destination or tempfile.mkdtemp(prefix="rl_framework-clearml-"))
-        if config.model_id is not None:
-            return _copy_into(_model_file(config.model_id), destination)
-        artifacts = _artifact_files(config)
-        if config.artifact_name not in artifacts:
-            raise LookupError(
-                f"The ClearML task has no artifact '{config.artifact_name}'. Its artifacts: "
-                f"{', '.join(sorted(artifacts)) or 'none'}. Set ClearMLDownloadConfig(artifact_name=...)."
-            )
-        agent_file = _copy_into(artifacts[config.artifact_name](), destination)
-        for name, fetch in artifacts.items():
-            if name.startswith(f"{config.artifact_name}."):
-                _copy_into(fetch(), destination)
-        if METADATA_ARTIFACT in artifacts:
-            _verify(agent_file, json.loads(artifacts[METADATA_ARTIFACT]().read_text(encoding="utf-8")))
-        return agent_file
+        with tempfile.TemporaryDirectory(prefix="rl_framework-clearml-") as scratch:
+            if config.model_id is not None:
+                sources = [_model_file(config.model_id)]
+            else:
+                sources = _agent_sources(config, Path(scratch))
+            destination = Path(config.destination or tempfile.mkdtemp(prefix="rl_framework-clearml-"))
+            copies = [_copy_into(source, name, destination) for source, name in sources]
+        return copies[0]
 
 
 def _upload_agent_files(task: Task, agent_file: Path, name: str) -> None:
@@ -260,10 +256,29 @@ def _upload_agent_files(task: Task, agent_file: Path, name: str) -> None:
         task.upload_artifact(key, artifact_object=str(path), wait_on_upload=True)
 
 
-def _artifact_files(config: ClearMLDownloadConfig) -> ArtifactFiles:
-    """The artifacts of the configured task, read from an offline session or fetched from the server."""
+def _agent_sources(config: ClearMLDownloadConfig, scratch: Path) -> list[tuple[Path, str]]:
+    """The agent artifact's file (checked against the task's metadata) and its companions, with their names."""
+    artifacts = _artifact_files(config, scratch)
+    if config.artifact_name not in artifacts:
+        raise LookupError(
+            f"The ClearML task has no artifact '{config.artifact_name}'. Its artifacts: "
+            f"{', '.join(sorted(artifacts)) or 'none'}. Set ClearMLDownloadConfig(artifact_name=...)."
+        )
+    agent = artifacts[config.artifact_name]()
+    if METADATA_ARTIFACT in artifacts:
+        metadata_file, _ = artifacts[METADATA_ARTIFACT]()
+        _verify(*agent, json.loads(metadata_file.read_text(encoding="utf-8")))
+    companions = [fetch() for name, fetch in artifacts.items() if name.startswith(f"{config.artifact_name}.")]
+    return [agent, *companions]
+
+
+def _artifact_files(config: ClearMLDownloadConfig, scratch: Path) -> ArtifactFiles:
+    """The artifacts of the configured task, read from an offline session or fetched from the server.
+
+    :param scratch: where a zipped offline session is extracted.
+    """
     if config.offline_session is not None:
-        return _offline_artifacts(_session_folder(Path(config.offline_session)))
+        return _offline_artifacts(_session_folder(Path(config.offline_session), scratch))
     assert config.task_id is not None
     if config.task_id.startswith("offline-"):
         from clearml.config import get_offline_dir
@@ -271,22 +286,23 @@ def _artifact_files(config: ClearMLDownloadConfig) -> ArtifactFiles:
         return _offline_artifacts(get_offline_dir(task_id=config.task_id))
     from clearml import Task
 
-    artifacts = Task.get_task(task_id=config.task_id).artifacts
-    return {
-        name: (lambda artifact=artifact: _named_copy(artifact.get_local_copy(raise_on_error=True), artifact.url))
-        for name, artifact in artifacts.items()
-    }
+    artifacts: dict[str, Any] = Task.get_task(task_id=config.task_id).artifacts
+    return {name: functools.partial(_fetch_artifact, artifact) for name, artifact in artifacts.items()}
 
 
-def _session_folder(session: Path) -> Path:
-    """``session`` itself, or the folder a session ``.zip`` is extracted to."""
+def _fetch_artifact(artifact: Any) -> tuple[Path, str]:
+    """Download a server artifact into ClearML's cache; return the copy and the artifact's file name."""
+    return Path(artifact.get_local_copy(raise_on_error=True)), _url_name(artifact.url)
+
+
+def _session_folder(session: Path, scratch: Path) -> Path:
+    """``session`` itself, or ``scratch`` with the session ``.zip`` extracted into it."""
     if session.is_dir():
         return session
     if session.is_file() and zipfile.is_zipfile(session):
-        folder = Path(tempfile.mkdtemp(prefix="rl_framework-clearml-session-"))
         with zipfile.ZipFile(session) as archive:
-            archive.extractall(folder)
-        return folder
+            archive.extractall(scratch)
+        return scratch
     raise FileNotFoundError(
         f"No ClearML offline session at '{session}': pass the session folder or the .zip ClearML wrote "
         f"(printed as 'ClearML Task: Offline session stored in ...')."
@@ -304,41 +320,45 @@ def _offline_artifacts(folder: Path) -> ArtifactFiles:
     exported = json.loads(task_file.read_text(encoding="utf-8"))
     # Artifact URIs are absolute paths inside the folder the session was recorded in.
     recorded_in = Path(exported.get("offline_folder", folder))
-    files = {}
+    files: ArtifactFiles = {}
     for artifact in exported.get("execution", {}).get("artifacts", []):
         path = Path(artifact["uri"])
         local = folder / path.relative_to(recorded_in) if path.is_relative_to(recorded_in) else path
-        files[artifact["key"]] = lambda local=local: local
+        files[artifact["key"]] = functools.partial(_same_file, local)
     return files
 
 
-def _named_copy(local_copy: str, url: str) -> Path:
-    """Cached copies may carry a hashed name; pair the local file with the name in its URL."""
-    return Path(local_copy).with_name(Path(urlparse(url).path).name) if False else _Renamed(local_copy, url)
+def _same_file(path: Path) -> tuple[Path, str]:
+    return path, path.name
 
 
-def _model_file(model_id: str) -> Path:
+def _url_name(url: str) -> str:
+    """The file name at the end of an artifact or model URL."""
+    return Path(urlparse(url).path).name
+
+
+def _model_file(model_id: str) -> tuple[Path, str]:
+    """A registered model's weights file (online only) and its original name."""
     from clearml import InputModel
 
     model = InputModel(model_id=model_id)
-    return _Renamed(model.get_local_copy(raise_on_error=True), model.url)
+    return Path(model.get_local_copy(raise_on_error=True)), _url_name(model.url)
 
 
-def _copy_into(source: Path, destination: Path) -> Path:
-    """Copy ``source`` into ``destination`` atomically, under its original name."""
-    name = source.original_name if isinstance(source, _Renamed) else source.name
+def _copy_into(source: Path, name: str, destination: Path) -> Path:
+    """Copy ``source`` into ``destination`` atomically as ``name``."""
     if not source.is_file():
         raise FileNotFoundError(f"The ClearML artifact file '{source}' is missing; the session may be incomplete.")
     return atomic_write_with(destination / name, lambda temporary: shutil.copyfile(source, temporary))
 
 
-def _verify(agent_file: Path, metadata: dict[str, Any]) -> None:
-    """Compare ``agent_file`` with the sha256 in the metadata uploaded with it."""
-    if metadata.get("agent_file") != agent_file.name or "sha256" not in metadata:
+def _verify(agent_file: Path, name: str, metadata: dict[str, Any]) -> None:
+    """Compare ``agent_file`` (originally called ``name``) with the sha256 in the metadata uploaded with it."""
+    if metadata.get("agent_file") != name or "sha256" not in metadata:
         return  # e.g. a checkpoint: the metadata describes another file
     actual = sha256_of(agent_file)
     if actual != metadata["sha256"]:
         raise ValueError(
-            f"The downloaded agent file '{agent_file}' is corrupt: its sha256 is {actual}, the task's metadata "
+            f"The agent file '{name}' of the ClearML task is corrupt: its sha256 is {actual}, the task's metadata "
             f"records {metadata['sha256']}. Upload the agent again."
         )

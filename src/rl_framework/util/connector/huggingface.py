@@ -9,6 +9,7 @@ when the connector talks to the Hub; its endpoint comes from ``HF_ENDPOINT`` as 
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -260,7 +261,7 @@ class HuggingFaceConnector(Connector):
         wanted = [config.file_name, *_companions(config.file_name, remote_files)]
         paths = [
             self._retrying(
-                lambda name=name: hf_hub_download(config.repository_id, name, revision=info.sha, token=token),
+                functools.partial(hf_hub_download, config.repository_id, name, revision=info.sha, token=token),
                 f"download '{name}' from {where}",
             )
             for name in wanted
@@ -340,7 +341,9 @@ def _companions(file_name: str, remote_files: list[str]) -> list[str]:
     return [
         name
         for name in remote_files
-        if name != file_name and PurePosixPath(name).parent == path.parent and name.startswith(f"{path.with_suffix('')}.")
+        if name != file_name
+        and PurePosixPath(name).parent == path.parent
+        and name.startswith(f"{path.with_suffix('')}.")
     ]
 
 

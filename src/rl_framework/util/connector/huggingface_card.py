@@ -37,9 +37,7 @@ def sb3_model_data(agent_file: Path) -> dict[str, Any] | None:
         return data
 
 
-def write_hub_files(
-    bundle: AgentBundle, config: HuggingFaceUploadConfig, agent_class: type
-) -> tuple[Path, ...]:
+def write_hub_files(bundle: AgentBundle, config: HuggingFaceUploadConfig, agent_class: type) -> tuple[Path, ...]:
     """Write ``config.json``, ``results.json`` (if the bundle was evaluated) and ``README.md`` into the bundle.
 
     :param bundle: the prepared upload (agent file, metadata, evaluation, video).
@@ -107,12 +105,19 @@ def card_metadata(bundle: AgentBundle, config: HuggingFaceUploadConfig, library:
     return data.to_yaml()
 
 
-def usage_snippet(config: HuggingFaceUploadConfig, agent_class: type, algorithm: str) -> str:
-    """Python code that downloads this repository's agent with rl_framework and evaluates it."""
+def usage_snippet(config: HuggingFaceUploadConfig, agent_class: type, algorithm: str | None) -> str:
+    """Python code that downloads this repository's agent with rl_framework and evaluates it.
+
+    :param config: the upload settings (repository, file and environment names).
+    :param agent_class: the agent's class (imported from ``rl_framework.agent`` when exported there).
+    :param algorithm: the algorithm name passed to the agent's constructor (``None``: no argument).
+    :return: the code.
+    """
     import rl_framework.agent
 
     public = getattr(rl_framework.agent, agent_class.__name__, None) is agent_class
     module = "rl_framework.agent" if public else agent_class.__module__
+    arguments = repr(algorithm) if algorithm else ""
     return (
         f"from {module} import {agent_class.__name__}\n"
         "from rl_framework.util.connector.huggingface import HuggingFaceConnector, HuggingFaceDownloadConfig\n"
@@ -122,7 +127,7 @@ def usage_snippet(config: HuggingFaceUploadConfig, agent_class: type, algorithm:
         f"        repository_id={config.repository_id!r}, file_name={config.agent_file_name!r}\n"
         "    )\n"
         ")\n"
-        f"agent = {agent_class.__name__}({algorithm!r})\n"
+        f"agent = {agent_class.__name__}({arguments})\n"
         "agent.download(connector)\n"
         f"mean_reward, std_reward = agent.evaluate({config.environment_name!r}, n_eval_episodes=10, "
         "deterministic=True)\n"
@@ -139,7 +144,9 @@ def model_card(bundle: AgentBundle, config: HuggingFaceUploadConfig, agent_class
     :return: the model card's text.
     """
     name, environment = config.model_architecture, config.environment_name
-    algorithm = str(bundle.metadata.get("algorithm") or name)
+    # Agents without an algorithm class (scripted or custom ones) record "None".
+    recorded = bundle.metadata.get("algorithm")
+    algorithm = str(recorded) if recorded not in (None, "None") else None
     sections = [
         f"---\n{card_metadata(bundle, config, library)}\n---\n",
         f"# **{name}** agent playing **{environment}**\n\n"
@@ -149,11 +156,13 @@ def model_card(bundle: AgentBundle, config: HuggingFaceUploadConfig, agent_class
         f"## Usage (with rl_framework)\n\n```python\n{usage_snippet(config, agent_class, algorithm)}```\n",
     ]
     if library == SB3_LIBRARY:
+        sb3_class = algorithm or name
+        download = f"load_from_hub({config.repository_id!r}, {config.agent_file_name!r})"
         sections.append(
             "## Usage (with Stable-Baselines3)\n\n```python\n"
             "from huggingface_sb3 import load_from_hub\n"
-            f"from stable_baselines3 import {algorithm}\n\n"
-            f"model = {algorithm}.load(load_from_hub({config.repository_id!r}, {config.agent_file_name!r}))\n```\n"
+            f"from stable_baselines3 import {sb3_class}\n\n"
+            f"model = {sb3_class}.load({download})\n```\n"
         )
     parameters = json.dumps(bundle.metadata.get("algorithm_parameters", {}), indent=2)
     versions = json.dumps(bundle.metadata.get("library_versions", {}), indent=2)

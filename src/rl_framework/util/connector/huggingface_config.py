@@ -124,7 +124,9 @@ class HuggingFaceUploadConfig:
             if not isinstance(value, str) or not value.strip():
                 raise ValueError(f"{name} must be a non-empty string, got {value!r}.")
         if any(character.isspace() for character in self.environment_name):
-            raise ValueError(f"environment_name must be an environment id without spaces, got {self.environment_name!r}.")
+            raise ValueError(
+                f"environment_name must be an environment id without spaces, got {self.environment_name!r}."
+            )
         if self.model_name is None:
             object.__setattr__(self, "model_name", default_model_name(self.model_architecture, self.environment_name))
         check_file_name(self.model_name, "model_name")

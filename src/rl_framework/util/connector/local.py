@@ -85,9 +85,7 @@ class LocalDownloadConfig:
 
     def __post_init__(self) -> None:
         check_agent_name(self.agent_name)
-        valid_number = (
-            isinstance(self.version, int) and not isinstance(self.version, bool) and self.version >= 1
-        )
+        valid_number = isinstance(self.version, int) and not isinstance(self.version, bool) and self.version >= 1
         if not valid_number and self.version != "latest":
             raise ValueError(f"version must be an int >= 1 or 'latest', got {self.version!r}.")
 
@@ -114,9 +112,7 @@ class LocalConnector(Connector):
             or not isinstance(checkpoint_frequency, int)
             or checkpoint_frequency < 0
         ):
-            raise ValueError(
-                f"checkpoint_frequency must be an int >= 0 (0 = off), got {checkpoint_frequency!r}."
-            )
+            raise ValueError(f"checkpoint_frequency must be an int >= 0 (0 = off), got {checkpoint_frequency!r}.")
         for config, expected in ((upload_config, LocalUploadConfig), (download_config, LocalDownloadConfig)):
             if config is not None and not isinstance(config, expected):
                 raise TypeError(f"Expected a {expected.__name__} or None, got {type(config).__name__}.")
@@ -133,11 +129,7 @@ class LocalConnector(Connector):
         """Names of the agents with at least one version, sorted."""
         if not self.root.is_dir():
             return []
-        names = (
-            entry.name
-            for entry in self.root.iterdir()
-            if entry.is_dir() and _AGENT_NAME.fullmatch(entry.name)
-        )
+        names = (entry.name for entry in self.root.iterdir() if entry.is_dir() and _AGENT_NAME.fullmatch(entry.name))
         return sorted(name for name in names if self.list_versions(name))
 
     def list_versions(self, agent_name: str) -> list[int]:
@@ -174,9 +166,7 @@ class LocalConnector(Connector):
     # -- training hooks -------------------------------------------------------------------
     def log_value(self, name: str, value: float, timestep: int) -> None:
         """Append ``{"name", "value", "timestep", "time"}`` as one line to the run's ``metrics.jsonl``."""
-        line = json.dumps(
-            {"name": name, "value": float(value), "timestep": int(timestep), "time": time.time()}
-        )
+        line = json.dumps({"name": name, "value": float(value), "timestep": int(timestep), "time": time.time()})
         # One short append per value: a crash can at most cut the last line, never rewrite earlier ones.
         with (self._run_folder() / METRICS_FILE).open("a", encoding="utf-8") as handle:
             handle.write(line + "\n")
@@ -215,9 +205,7 @@ class LocalConnector(Connector):
         staging = self._run_folder()
         run_entries = {METRICS_FILE, CHECKPOINT_FOLDER}
         try:
-            bundle_agent(
-                agent, staging, self.upload_config, evaluation_environment, video_recording_environment
-            )
+            bundle_agent(agent, staging, self.upload_config, evaluation_environment, video_recording_environment)
             version_folder = self._publish(staging, self.upload_config.agent_name)
         except BaseException:
             # Keep the logged run for the next attempt; drop the half-made bundle.
@@ -265,9 +253,7 @@ class LocalConnector(Connector):
         metadata = json.loads((folder / METADATA_FILE).read_text(encoding="utf-8"))
         agent_file = folder / metadata["agent_file"]
         if not agent_file.is_file():
-            raise ValueError(
-                f"The agent file '{agent_file}' listed in '{folder / METADATA_FILE}' is missing."
-            )
+            raise ValueError(f"The agent file '{agent_file}' listed in '{folder / METADATA_FILE}' is missing.")
         actual = sha256_of(agent_file)
         if actual != metadata["sha256"]:
             raise ValueError(
