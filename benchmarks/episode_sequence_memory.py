@@ -77,7 +77,12 @@ def run_ours(folder: Path, batch_size: int) -> dict[str, float]:
         checksum += int(batch["acts"].sum()) + len(batch["infos"])
     seconds = time.perf_counter() - started
     assert seen == sequence.n_transitions, (seen, sequence.n_transitions)
-    return {"seconds": seconds, "rss_growth": _status_bytes("VmHWM") - before, "transitions": seen, "checksum": checksum}
+    return {
+        "seconds": seconds,
+        "rss_growth": _status_bytes("VmHWM") - before,
+        "transitions": seen,
+        "checksum": checksum,
+    }
 
 
 def run_imitation(folder: Path) -> dict[str, float]:

@@ -94,7 +94,7 @@ def test_evaluate_returns_mean_and_std_as_floats(trained_ppo_agent):
     "make_environment",
     [
         pytest.param(lambda: "CartPole-v1", id="env-id"),
-        pytest.param(lambda: (lambda: gym.make("CartPole-v1")), id="factory"),
+        pytest.param(lambda: lambda: gym.make("CartPole-v1"), id="factory"),
         pytest.param(lambda: [gym.make("CartPole-v1") for _ in range(4)], id="list-of-envs"),
         pytest.param(lambda: gym.make("CartPole-v1"), id="gym-made-env-spec-copies"),
     ],
@@ -121,8 +121,12 @@ def test_vec_env_evaluation_matches_sb3_evaluate_policy(trained_ppo_agent, monit
     reference_env = vec_env()
     reference_env.seed(3)
     reference_returns, reference_lengths = evaluate_policy(
-        trained_ppo_agent.model, reference_env, n_eval_episodes=10, deterministic=True,
-        return_episode_rewards=True, warn=False,
+        trained_ppo_agent.model,
+        reference_env,
+        n_eval_episodes=10,
+        deterministic=True,
+        return_episode_rewards=True,
+        warn=False,
     )
     result = episodes(trained_ppo_agent, vec_env(), 10, parallel=100, seeds=3)
     assert list(result.episode_returns) == [float(value) for value in reference_returns]
@@ -131,7 +135,8 @@ def test_vec_env_evaluation_matches_sb3_evaluate_policy(trained_ppo_agent, monit
     sb3_mean, sb3_std = evaluate_policy(trained_ppo_agent.model, reference_env, 10, deterministic=True, warn=False)
     ours_env = vec_env()
     assert trained_ppo_agent.evaluate(ours_env, 10, seeds=3, deterministic=True, progress_bar=False) == (
-        pytest.approx(sb3_mean, abs=0), pytest.approx(sb3_std, abs=0),
+        pytest.approx(sb3_mean, abs=0),
+        pytest.approx(sb3_std, abs=0),
     )
 
 
@@ -241,8 +246,11 @@ def test_non_positive_or_non_int_episode_count_is_rejected(bad):
 
 
 def test_bad_parallel_count_and_bad_environment_are_rejected():
-    with pytest.raises(ValueError, match="max_parallel_environments must be >= 1, got 0"):
-        CountingAgent().evaluate("CartPole-v1", 2, progress_bar=False, max_parallel_environments=0)
+    for bad in (0, 2.5, True):
+        with pytest.raises(ValueError, match=f"max_parallel_environments must be an int >= 1, got {bad}"):
+            CountingAgent().evaluate("CartPole-v1", 2, progress_bar=False, max_parallel_environments=bad)
+    with pytest.raises(ValueError, match="VecEnv resets itself.*Pass seeds as a single int"):
+        CountingAgent().evaluate(DummyVecEnv([lambda: gym.make("CartPole-v1")]), 2, seeds=[1, 2], progress_bar=False)
     with pytest.raises(TypeError, match="Cannot use int as an environment"):
         CountingAgent().evaluate(42, 2, progress_bar=False)
     with pytest.raises(ValueError, match="list of environments is empty"):

@@ -37,8 +37,19 @@ def leftovers(folder: Path) -> list[str]:
 # -- algorithm names ----------------------------------------------------------------------------
 @pytest.mark.parametrize(
     ("name", "expected"),
-    [("PPO", PPO), ("A2C", A2C), ("DQN", DQN), ("SAC", SAC), ("TD3", TD3), ("DDPG", DDPG), ("QRDQN", QRDQN),
-     ("TQC", TQC), ("ppo", PPO), ("qrDqn", QRDQN), ("tqc", TQC)],
+    [
+        ("PPO", PPO),
+        ("A2C", A2C),
+        ("DQN", DQN),
+        ("SAC", SAC),
+        ("TD3", TD3),
+        ("DDPG", DDPG),
+        ("QRDQN", QRDQN),
+        ("TQC", TQC),
+        ("ppo", PPO),
+        ("qrDqn", QRDQN),
+        ("tqc", TQC),
+    ],
 )
 def test_algorithm_by_name_is_case_insensitive(name, expected):
     agent = StableBaselinesAgent(name)
@@ -56,11 +67,13 @@ def test_unknown_algorithm_name_lists_valid_names():
     with pytest.raises(ValueError, match=r"Unknown stable-baselines3 algorithm 'PPX'\. Valid names: .*DQN.*PPO.*TQC"):
         StableBaselinesAgent("PPX")
     with pytest.raises(TypeError, match="algorithm_class must be a class or a name string, got int"):
-        StableBaselinesAgent(3)  # type: ignore[arg-type]
+        StableBaselinesAgent(3)
 
 
 def test_misspelled_algorithm_parameter_is_rejected_at_construction():
-    with pytest.raises(ValueError, match=r"unknown parameter\(s\) 'learnig_rate' for PPO\. Valid names: .*learning_rate"):
+    with pytest.raises(
+        ValueError, match=r"unknown parameter\(s\) 'learnig_rate' for PPO\. Valid names: .*learning_rate"
+    ):
         StableBaselinesAgent("PPO", {"learnig_rate": 0.1})
 
 
@@ -96,8 +109,14 @@ def test_train_with_subprocess_vectorization(tiny_ppo_parameters):
         def _on_step(self) -> bool:
             return True
 
-    agent.train("CartPole-v1", total_timesteps=32, n_envs=2, vectorization="subprocess", progress_bar=False,
-                callback=RecordEnvType())
+    agent.train(
+        "CartPole-v1",
+        total_timesteps=32,
+        n_envs=2,
+        vectorization="subprocess",
+        progress_bar=False,
+        callback=RecordEnvType(),
+    )
     assert isinstance(seen[0], SubprocVecEnv)
     assert agent.model is not None and agent.model.num_timesteps == 64
 
@@ -110,7 +129,7 @@ def test_train_twice_continues_the_same_model(tiny_ppo_parameters):
     agent.train("CartPole-v1", total_timesteps=64, progress_bar=False)
     assert agent.model is model
     assert model.num_timesteps == 96
-    assert any(not torch.equal(before, after) for before, after in zip(weights, parameters_of(agent)))
+    assert any(not torch.equal(before, after) for before, after in zip(weights, parameters_of(agent), strict=True))
 
 
 def test_progress_bar_flag(tiny_ppo_parameters, capsys):
@@ -206,7 +225,7 @@ def test_bad_n_envs_and_vectorization_are_rejected(tiny_ppo_parameters):
     with pytest.raises(ValueError, match="n_envs must be a positive int, got 0"):
         agent.train("CartPole-v1", total_timesteps=32, n_envs=0, progress_bar=False)
     with pytest.raises(ValueError, match="vectorization must be 'dummy' or 'subprocess', got 'threads'"):
-        agent.train("CartPole-v1", total_timesteps=32, vectorization="threads", progress_bar=False)  # type: ignore
+        agent.train("CartPole-v1", total_timesteps=32, vectorization="threads", progress_bar=False)
     assert agent.model is None
 
 
@@ -255,14 +274,14 @@ def test_save_load_round_trip_gives_identical_deterministic_actions(trained_ppo_
     loaded = StableBaselinesAgent("PPO")
     loaded.load_from_file(tmp_path / "agent.zip")
     np.testing.assert_array_equal(deterministic_actions(loaded), deterministic_actions(trained_ppo_agent))
-    for before, after in zip(parameters_of(trained_ppo_agent), parameters_of(loaded)):
+    for before, after in zip(parameters_of(trained_ppo_agent), parameters_of(loaded), strict=True):
         assert torch.equal(before, after)
 
 
 class FailingSavePPO(PPO):
     """A PPO whose ``save`` writes part of the file and then fails (e.g. a full disk)."""
 
-    def save(self, path, exclude=None, include=None) -> None:  # type: ignore[override]
+    def save(self, path, exclude=None, include=None) -> None:
         if isinstance(path, io.BufferedIOBase | io.BytesIO):
             path.write(b"PK\x03\x04 half a zip")
         else:

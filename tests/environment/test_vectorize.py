@@ -20,9 +20,13 @@ class OpaqueWrapper(gym.Wrapper):
         pytest.param(lambda: gym.make("CartPole-v1"), 1, 1, id="single-env"),
         pytest.param(lambda: gym.make("CartPole-v1"), 3, 3, id="copyable-env-n-envs"),
         pytest.param(lambda: "CartPole-v1", 3, 3, id="env-id"),
-        pytest.param(lambda: (lambda: gym.make("CartPole-v1")), 2, 2, id="factory"),
-        pytest.param(lambda: [gym.make("CartPole-v1"), lambda: gym.make("CartPole-v1"), "CartPole-v1"], 5, 3,
-                     id="mixed-list-ignores-n-envs"),
+        pytest.param(lambda: lambda: gym.make("CartPole-v1"), 2, 2, id="factory"),
+        pytest.param(
+            lambda: [gym.make("CartPole-v1"), lambda: gym.make("CartPole-v1"), "CartPole-v1"],
+            5,
+            3,
+            id="mixed-list-ignores-n-envs",
+        ),
     ],
 )
 def test_every_form_becomes_a_monitored_dummy_vec_env(environments, n_envs, expected):
@@ -81,6 +85,9 @@ class OtherActions(gym.ActionWrapper):
 def test_check_spaces_match():
     box = gym.spaces.Box(-1, 1, (2,))
     check_spaces_match(box, gym.spaces.Discrete(2), box, gym.spaces.Discrete(2), "The model")
-    with pytest.raises(ValueError, match=r"The model expects the action space Discrete\(2\) but the environment has "
-                                          r"Discrete\(3\)\. Train a new agent"):
+    with pytest.raises(
+        ValueError,
+        match=r"The model expects the action space Discrete\(2\) but the environment has "
+        r"Discrete\(3\)\. Train a new agent",
+    ):
         check_spaces_match(box, gym.spaces.Discrete(2), box, gym.spaces.Discrete(3), "The model")

@@ -36,7 +36,7 @@ def test_unknown_name_lists_valid_names():
     with pytest.raises(ValueError, match=r"Unknown lib algorithm 'XYZ'\. Valid names: A2C, ARS, .*TD3, TQC, TRPO\. "):
         resolve_algorithm("XYZ", SB3_ALGORITHMS, "lib")
     with pytest.raises(TypeError, match="must be a class or a name string, got float"):
-        resolve_algorithm(1.0, SB3_ALGORITHMS, "lib")  # type: ignore[arg-type]
+        resolve_algorithm(1.0, SB3_ALGORITHMS, "lib")
 
 
 def test_missing_package_names_the_extra():
@@ -47,13 +47,17 @@ def test_missing_package_names_the_extra():
 
 def test_action_space_table():
     assert "DQN" in supporting_algorithms("Discrete") and "SAC" not in supporting_algorithms("Discrete")
-    assert {"SAC", "TD3", "DDPG", "TQC"} <= set(supporting_algorithms("Box")) and "DQN" not in supporting_algorithms("Box")
+    assert {"SAC", "TD3", "DDPG", "TQC"} <= set(supporting_algorithms("Box")) and "DQN" not in supporting_algorithms(
+        "Box"
+    )
     assert SB3_ALGORITHMS["PPO"].action_spaces == ("Box", "Discrete", "MultiDiscrete", "MultiBinary")
 
 
 def test_check_parameter_names():
     check_parameter_names(PPO, ["learning_rate", "n_steps", "policy", "device"], "algorithm_parameters")
-    with pytest.raises(ValueError, match=r"params has unknown parameter\(s\) 'gama', 'lr' for PPO\. Valid names: .*gamma"):
+    with pytest.raises(
+        ValueError, match=r"params has unknown parameter\(s\) 'gama', 'lr' for PPO\. Valid names: .*gamma"
+    ):
         check_parameter_names(PPO, ["gama", "lr", "gamma"], "params")
 
     class Open:

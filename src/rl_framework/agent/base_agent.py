@@ -131,6 +131,7 @@ class BaseAgent(ABC):
 
     def _check_ready_to_act(self) -> None:
         """Raise a clear error if the agent has no policy yet (override where that can happen)."""
+        return None
 
     # -- persistence ----------------------------------------------------------------------
     @abstractmethod

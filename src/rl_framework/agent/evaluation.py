@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
@@ -20,7 +20,7 @@ from tqdm.auto import tqdm
 
 from rl_framework.environment.copies import environment_copies, is_wrapped_with
 
-EvaluationEnvironment = Union[gym.Env, str, Callable[[], gym.Env], Sequence[Any], VecEnv]
+EvaluationEnvironment = gym.Env | str | Callable[[], gym.Env] | Sequence[Any] | VecEnv
 BatchPolicy = Callable[..., np.ndarray]
 
 
@@ -88,10 +88,19 @@ def evaluate_agent(
     """
     if isinstance(n_eval_episodes, bool) or not isinstance(n_eval_episodes, (int, np.integer)) or n_eval_episodes < 1:
         raise ValueError(f"n_eval_episodes must be a positive int, got {n_eval_episodes!r}.")
-    if max_parallel_environments < 1:
-        raise ValueError(f"max_parallel_environments must be >= 1, got {max_parallel_environments}.")
+    if (
+        isinstance(max_parallel_environments, bool)
+        or not isinstance(max_parallel_environments, (int, np.integer))
+        or max_parallel_environments < 1
+    ):
+        raise ValueError(f"max_parallel_environments must be an int >= 1, got {max_parallel_environments!r}.")
     n_episodes = int(n_eval_episodes)
     seed_per_episode = episode_seeds(seeds, n_episodes)
+    if isinstance(environment, VecEnv) and not (seeds is None or isinstance(seeds, (int, np.integer))):
+        raise ValueError(
+            "A VecEnv resets itself between episodes, so it cannot take one seed per episode. Pass seeds as a "
+            "single int (it seeds the VecEnv once), or pass an env id / factory / list of envs instead."
+        )
     with tqdm(total=n_episodes, desc="Evaluating", unit="episode", disable=not progress_bar) as bar:
         if isinstance(environment, VecEnv):
             return _evaluate_vec_env(act, environment, n_episodes, seed_per_episode[0], deterministic, bar)
@@ -159,16 +168,14 @@ def _evaluate_env_list(
 ) -> EvaluationResult:
     n_episodes = len(seeds)
     runners = [
-        _EnvRunner(env, list(range(k, n_episodes, len(envs))), seeds)
-        for k, env in enumerate(envs)
-        if k < n_episodes
+        _EnvRunner(env, list(range(k, n_episodes, len(envs))), seeds) for k, env in enumerate(envs) if k < n_episodes
     ]
     returns = np.zeros(n_episodes)
     lengths = np.zeros(n_episodes, dtype=np.int64)
     active = runners
     while active:
         actions = act(stack_observations([runner.observation for runner in active]), deterministic=deterministic)
-        for runner, action in zip(active, actions):
+        for runner, action in zip(active, actions, strict=True):
             finished = runner.step(action)
             if finished is not None:
                 index, returns[index], lengths[index] = finished

@@ -79,7 +79,9 @@ class SB3PolicyActing:
         saved = self.observation_normalizer
         if saved is None:
             return vec_env
-        norm_reward = saved.norm_reward if self._normalizes_training_rewards is None else self._normalizes_training_rewards
+        norm_reward = (
+            saved.norm_reward if self._normalizes_training_rewards is None else self._normalizes_training_rewards
+        )
         # A fresh wrapper continuing the saved statistics: a loaded VecNormalize has no venv, so
         # it can be neither re-pickled nor re-attached (SB3 refuses both).
         normalizer = VecNormalize(
@@ -153,8 +155,9 @@ def read_normalizer(agent_file: str | os.PathLike[str]) -> VecNormalize | None:
     try:
         normalizer = pickle.loads(source.read_bytes())
     except (pickle.UnpicklingError, EOFError, AttributeError, ImportError, IndexError, TypeError) as error:
-        raise ValueError(f"Could not read normaliser statistics from '{source}': {error}. Delete it or save the "
-                         f"agent again.") from error
+        raise ValueError(
+            f"Could not read normaliser statistics from '{source}': {error}. Delete it or save the agent again."
+        ) from error
     if not isinstance(normalizer, VecNormalize):
         raise ValueError(f"'{source}' does not hold VecNormalize statistics; delete it or save the agent again.")
     return normalizer

@@ -89,8 +89,11 @@ def check_same_spaces(vec_env: VecEnv) -> None:
 
 
 def check_spaces_match(
-    observation_space: gym.Space, action_space: gym.Space, env_observation_space: gym.Space,
-    env_action_space: gym.Space, context: str,
+    observation_space: gym.Space,
+    action_space: gym.Space,
+    env_observation_space: gym.Space,
+    env_action_space: gym.Space,
+    context: str,
 ) -> None:
     """Raise ``ValueError`` naming both spaces when an agent's spaces differ from an env's.
 

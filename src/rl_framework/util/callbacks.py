@@ -44,6 +44,7 @@ class ConnectorCallback(BaseCallback):
         self._last_checkpoint = 0
 
     def _on_training_start(self) -> None:
+        self.connector.check_access()  # e.g. a missing upload token fails now, not after training
         self.logger.output_formats.append(self._output)
         self._last_checkpoint = self.num_timesteps
 

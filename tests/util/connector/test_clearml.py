@@ -171,7 +171,7 @@ def test_bad_upload_configs_and_arguments_are_rejected(tmp_path) -> None:
         ClearMLUploadConfig(n_eval_episodes=0)
     with pytest.raises(ValueError, match="checkpoint_frequency must be an int >= 0"):
         ClearMLConnector(checkpoint_frequency=1.5)  # type: ignore[arg-type]
-    with pytest.raises(TypeError, match="Expected a ClearMLDownloadConfig or None"):
+    with pytest.raises(TypeError, match="download_config must be a ClearMLDownloadConfig or None"):
         ClearMLConnector(download_config=ClearMLUploadConfig())  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="no download_config"):
         ClearMLConnector().download()

@@ -287,6 +287,16 @@ def test_custom_agent_uploads_in_the_rl_framework_format(
     assert cartpole_expert.download(downloader).read_bytes() == files["expert-CartPole-v1.zip"]
 
 
+def test_failed_bundling_leaves_no_staging_folder_and_no_commit(
+    hub: HubServer, agent: StableBaselinesAgent, tmp_path: Path, fast_connector: ConnectorFactory
+) -> None:
+    connector = fast_connector(local_directory=tmp_path / "local")
+    with pytest.raises(ValueError, match="recording a video needs"):
+        agent.upload(connector, video_recording_environment=gym.make("CartPole-v1"))
+    assert list((tmp_path / "local").iterdir()) == []
+    assert hub.commit_messages(REPO) == ["initial commit"]
+
+
 # -- tokens --------------------------------------------------------------------------------------
 def test_token_from_environment_and_from_stored_login(
     hub: HubServer,
@@ -400,6 +410,8 @@ def test_download_errors_name_the_problem(
         download(version="v9")
     with pytest.raises(FileNotFoundError, match="'alice/ppo-CartPole-v1' was not found.*private"):
         download(token=None)
+    with pytest.raises(PermissionError, match="rejected the token from the token argument"):
+        download(token="hf_NotAValidTokenAtAll0123456789")
     assert download().is_file()
     with pytest.raises(ValueError, match="has no upload_config"):
         HuggingFaceConnector(download_config=HuggingFaceDownloadConfig(REPO, AGENT_FILE)).upload(agent)
@@ -459,9 +471,9 @@ def test_connector_argument_validation_never_echoes_the_token() -> None:
     with pytest.raises(ValueError, match="token must be a non-empty string") as raised:
         HuggingFaceConnector(token=" hf_SecretWithSpace ")
     assert "hf_SecretWithSpace" not in str(raised.value)
-    with pytest.raises(ValueError, match="checkpoint_frequency must be an int >= 0, got -1"):
+    with pytest.raises(ValueError, match=r"checkpoint_frequency must be an int >= 0 \(0 = off\), got -1"):
         HuggingFaceConnector(checkpoint_frequency=-1)
     with pytest.raises(ValueError, match="retry_wait must be a number of seconds >= 0"):
         HuggingFaceConnector(retry_wait=-1)
-    with pytest.raises(TypeError, match="upload_config must be a HuggingFaceUploadConfig, got dict"):
+    with pytest.raises(TypeError, match="upload_config must be a HuggingFaceUploadConfig or None, got dict"):
         HuggingFaceConnector(upload_config={"repository_id": REPO})  # type: ignore[arg-type]

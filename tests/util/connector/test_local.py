@@ -157,7 +157,7 @@ def test_bad_connector_arguments_are_rejected(tmp_path) -> None:
         LocalUploadConfig(agent_name="a", video_length=0)
     with pytest.raises(ValueError, match="checkpoint_frequency must be an int >= 0"):
         LocalConnector(checkpoint_frequency=-5)
-    with pytest.raises(TypeError, match="Expected a LocalUploadConfig or None, got LocalDownloadConfig"):
+    with pytest.raises(TypeError, match="upload_config must be a LocalUploadConfig or None, got LocalDownloadConfig"):
         LocalConnector(upload_config=LocalDownloadConfig("a"))  # type: ignore[arg-type]
     with pytest.raises(ValueError, match=r"no upload_config: .*LocalUploadConfig\(agent_name='my-agent'\)"):
         LocalConnector(registry_path=tmp_path).upload(None)  # type: ignore[arg-type]

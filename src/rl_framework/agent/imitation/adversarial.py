@@ -80,7 +80,8 @@ class AdversarialRun(ImitationRun):
         trainer = self._make_trainer(call)
         callbacks = learner_callbacks(call.connector, call.agent)
         if callbacks:
-            trainer.gen_callback = [trainer.gen_callback, *callbacks]  # learn() accepts a list
+            # imitation passes gen_callback to the learner's learn(), which takes a list of callbacks too.
+            trainer.gen_callback = [*filter(None, [trainer.gen_callback]), *callbacks]  # type: ignore[assignment]
         rounds = math.ceil(call.total_timesteps / trainer.gen_train_timesteps)
         steps_before = call.venv.steps
         trainer.train(rounds * trainer.gen_train_timesteps)
@@ -108,7 +109,7 @@ class AdversarialRun(ImitationRun):
             net_class = BasicShapedRewardNet if self.name == "AIRL" else BasicRewardNet
             defaults["normalize_input_layer"] = RunningNorm
             if net_class is BasicShapedRewardNet and self.learner is not None:
-                defaults["discount_factor"] = self.learner.gamma
+                defaults["discount_factor"] = getattr(self.learner, "gamma", 0.99)
         try:
             return net_class(observation_space, action_space, **{**defaults, **self.reward_net_parameters})
         except TypeError as error:

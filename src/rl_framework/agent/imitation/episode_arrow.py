@@ -154,9 +154,13 @@ def _shard_paths(folder: Path) -> list[Path]:
     try:
         shard_names = [entry["filename"] for entry in json.loads(state_file.read_text())["_data_files"]]
     except FileNotFoundError:
-        raise ValueError(f"'{folder}' is not a trajectory dataset (no state.json). Expected {EXPECTED_DATASET}.") from None
+        raise ValueError(
+            f"'{folder}' is not a trajectory dataset (no state.json). Expected {EXPECTED_DATASET}."
+        ) from None
     except (ValueError, KeyError, TypeError) as error:
-        raise ValueError(f"'{state_file}' is not a datasets state file ({error}). Expected {EXPECTED_DATASET}.") from error
+        raise ValueError(
+            f"'{state_file}' is not a datasets state file ({error}). Expected {EXPECTED_DATASET}."
+        ) from error
     shards = [folder / name for name in shard_names]
     absent = [str(shard) for shard in shards if not shard.is_file()]
     if absent:
@@ -177,7 +181,9 @@ def _list_offsets(lists: pa.Array) -> np.ndarray:
 def _list_lengths(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
     """Return the length of every list in a list column, from its offsets alone (no copy of the data)."""
     chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
-    return np.concatenate([np.zeros(0, dtype=np.int64)] + [np.diff(_list_offsets(chunk)).astype(np.int64) for chunk in chunks])
+    return np.concatenate(
+        [np.zeros(0, dtype=np.int64)] + [np.diff(_list_offsets(chunk)).astype(np.int64) for chunk in chunks]
+    )
 
 
 def _list_values(lists: pa.Array) -> pa.Array:
@@ -203,23 +209,25 @@ def to_numpy(values: pa.Array) -> np.ndarray:
     value_type = values.type
     if pa.types.is_boolean(value_type):
         first_byte, skip = divmod(values.offset, 8)
-        packed = np.frombuffer(values.buffers()[1], dtype=np.uint8)[first_byte : first_byte + (skip + len(values) + 7) // 8]
+        packed = np.frombuffer(values.buffers()[1], dtype=np.uint8)[
+            first_byte : first_byte + (skip + len(values) + 7) // 8
+        ]
         return np.unpackbits(packed, bitorder="little")[skip : skip + len(values)].astype(bool)
     if pa.types.is_string(value_type) or pa.types.is_large_string(value_type):
         return _strings_to_numpy(values)
     if not (pa.types.is_integer(value_type) or pa.types.is_floating(value_type)):
         raise ValueError(f"Unsupported Arrow type {value_type} in a trajectory dataset; expected numbers or strings.")
     dtype = np.dtype(value_type.to_pandas_dtype())
-    return np.frombuffer(
-        values.buffers()[1], dtype=dtype, count=len(values), offset=values.offset * dtype.itemsize
-    )
+    return np.frombuffer(values.buffers()[1], dtype=dtype, count=len(values), offset=values.offset * dtype.itemsize)
 
 
 def _strings_to_numpy(values: pa.Array) -> np.ndarray:
     """Decode a string array, skipping the per-string work for the common empty info ``"{}"``."""
     offset_type = np.int64 if pa.types.is_large_string(values.type) else np.int32
-    offsets = np.frombuffer(values.buffers()[1], dtype=offset_type)[values.offset : values.offset + len(values) + 1]
-    data = np.frombuffer(values.buffers()[2], dtype=np.uint8) if len(values) else np.zeros(0, np.uint8)
+    window = slice(values.offset, values.offset + len(values) + 1)
+    offsets = np.frombuffer(values.buffers()[1], dtype=offset_type)[window].astype(np.int64)
+    data_buffer = values.buffers()[2]
+    data = np.zeros(0, np.uint8) if data_buffer is None else np.frombuffer(data_buffer, dtype=np.uint8)
     starts, stops = offsets[:-1], offsets[1:]
     empty = EMPTY_INFO_ENCODING.encode()
     is_empty = stops - starts == len(empty)

@@ -109,7 +109,9 @@ class TransitionBatches:
             n_full = len(buffer["acts"]) // self.batch_size * self.batch_size
             for start in range(0, n_full, self.batch_size):
                 # copies, so a batch the caller keeps does not pin the whole buffer
-                yield self._finish({key: value[start : start + self.batch_size].copy() for key, value in buffer.items()})
+                yield self._finish(
+                    {key: value[start : start + self.batch_size].copy() for key, value in buffer.items()}
+                )
             carried = {key: value[n_full:].copy() for key, value in buffer.items()}
             del buffer  # free this buffer before the next one is filled
         if carried is not None and len(carried["acts"]) and not self.drop_last:

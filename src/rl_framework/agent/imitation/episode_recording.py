@@ -70,7 +70,7 @@ def action_function(agent_or_policy: Any, deterministic: bool) -> Callable[[Any]
     if hasattr(agent_or_policy, "predict"):
         return lambda observation: agent_or_policy.predict(observation, deterministic=deterministic)[0]
     if callable(agent_or_policy):
-        return agent_or_policy  # type: ignore[no-any-return]
+        return agent_or_policy
     raise TypeError(
         f"Cannot record episodes with {type(agent_or_policy).__name__}: pass an rl_framework agent "
         f"(choose_action), a Stable-Baselines3 model or policy (predict), or a callable policy(observation) -> action."

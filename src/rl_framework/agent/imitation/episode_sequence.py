@@ -85,7 +85,9 @@ class EpisodeStatistics:
                 f"episodes with {self.n_transitions} transitions."
             )
         if not self.length_min <= self.length_mean <= self.length_max:
-            raise ValueError(f"Inconsistent lengths: min {self.length_min}, mean {self.length_mean}, max {self.length_max}.")
+            raise ValueError(
+                f"Inconsistent lengths: min {self.length_min}, mean {self.length_mean}, max {self.length_max}."
+            )
 
 
 class EpisodeSequence:
@@ -211,7 +213,9 @@ class EpisodeSequence:
             self._source.release_pages()
 
     def __repr__(self) -> str:
-        return f"EpisodeSequence({len(self)} episodes, {self.n_transitions} transitions from {self._source.description})"
+        return (
+            f"EpisodeSequence({len(self)} episodes, {self.n_transitions} transitions from {self._source.description})"
+        )
 
     @property
     def episode_lengths(self) -> np.ndarray:

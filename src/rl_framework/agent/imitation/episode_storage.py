@@ -137,10 +137,11 @@ def columns_of(trajectories: Sequence[types.Trajectory], description: str) -> Ep
                     f"shape {ours.shape[1:]} and dtype {ours.dtype}, episode 0's have {theirs.shape[1:]} and "
                     f"{theirs.dtype}. Keep episodes from one environment in one sequence."
                 )
-        if isinstance(trajectory, types.TrajectoryWithRew) != isinstance(first, types.TrajectoryWithRew):
+        has_rewards = isinstance(trajectory, types.TrajectoryWithRew)
+        if has_rewards != isinstance(first, types.TrajectoryWithRew):
             raise ValueError(
-                f"Episode {index} of {description} {'has' if isinstance(trajectory, types.TrajectoryWithRew) else 'lacks'}"
-                f" rewards but episode 0 does not: give every episode rewards, or none."
+                f"Episode {index} of {description} {'has' if has_rewards else 'lacks'} rewards but episode 0 "
+                f"does not: give every episode rewards, or none."
             )
     return EpisodeColumns.from_trajectories(trajectories)
 
@@ -160,10 +161,8 @@ def atomic_directory(folder: str | os.PathLike[str]) -> Iterator[Path]:
     """
     target = Path(folder)
     if target.exists() and not _replaceable(target):
-        raise ValueError(
-            f"Refusing to overwrite '{target}': it is {'a file' if target.is_file() else 'a folder that is not a trajectory dataset'}."
-            f" Choose a new folder path for the dataset."
-        )
+        what = "a file" if target.is_file() else "a folder that is not a trajectory dataset"
+        raise ValueError(f"Refusing to overwrite '{target}': it is {what}. Choose a new folder path for the dataset.")
     target.parent.mkdir(parents=True, exist_ok=True)
     temporary = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
     try:

@@ -98,7 +98,8 @@ class DensityRun(ImitationRun):
         density.train()
         callbacks = learner_callbacks(call.connector, call.agent)
         if callbacks:
-            density.wrapper_callback = [density.wrapper_callback, *callbacks]  # learn() accepts a list
+            # imitation passes wrapper_callback to the learner's learn(), which takes a list of callbacks too.
+            density.wrapper_callback = [density.wrapper_callback, *callbacks]  # type: ignore[assignment]
         steps_before = call.venv.steps
         density.train_policy(call.total_timesteps, progress_bar=False)
         return call.venv.steps - steps_before

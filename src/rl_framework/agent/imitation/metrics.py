@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from imitation.util.logger import HierarchicalLogger
 from stable_baselines3.common.callbacks import BaseCallback
-from stable_baselines3.common.logger import Logger
+from stable_baselines3.common.logger import KVWriter, Logger
 
 from rl_framework.util.callbacks import ConnectorCallback, ConnectorOutputFormat
 
@@ -31,7 +31,7 @@ def imitation_logger(connector: Connector | None, folder: Path) -> HierarchicalL
     :return: the logger to pass as ``custom_logger``.
     """
     folder.mkdir(parents=True, exist_ok=True)
-    output_formats = [] if connector is None else [ConnectorOutputFormat(connector)]
+    output_formats: list[KVWriter] = [] if connector is None else [ConnectorOutputFormat(connector)]
     return HierarchicalLogger(Logger(str(folder), output_formats), format_strs=[])
 
 

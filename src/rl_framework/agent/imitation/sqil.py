@@ -28,6 +28,8 @@ from stable_baselines3.common.type_aliases import ReplayBufferSamples
 from stable_baselines3.common.vec_env import VecEnv, VecNormalize
 
 from rl_framework.agent.imitation.training import build_learner
+from rl_framework.agent.reinforcement.algorithms import SB3_ALGORITHMS
+from rl_framework.util.registry import resolve_algorithm
 
 #: Learner defaults for CartPole-sized problems, used when ``learner`` is left at its default.
 DEFAULT_LEARNERS: dict[str, tuple[str, dict[str, Any]]] = {
@@ -87,11 +89,11 @@ class ExpertTransitions:
 
 
 class SQILReplayBuffer(ReplayBuffer):
-    """A replay buffer whose samples are ``expert_fraction`` expert transitions (reward 1), the
-    rest the learner's own (reward 0).
+    """A replay buffer mixing expert transitions (reward 1) and the learner's own (reward 0).
 
-    SB3 creates it through ``replay_buffer_class``/``replay_buffer_kwargs``; the first arguments
-    are ``ReplayBuffer``'s.
+    Each sample is ``expert_fraction`` expert transitions, the rest the learner's. SB3 creates
+    it through ``replay_buffer_class``/``replay_buffer_kwargs``; the first arguments are
+    ``ReplayBuffer``'s.
 
     :param demonstrations: the expert transitions (kept in memory).
     :param expert_fraction: share of every batch drawn from the expert, in (0, 1).
@@ -152,14 +154,14 @@ class SQILReplayBuffer(ReplayBuffer):
 
     def _expert_samples(self, n_samples: int, env: VecNormalize | None) -> ReplayBufferSamples:
         indices = np.random.randint(0, len(self._expert["observations"]), size=n_samples)
-        data = (
+        data: list[Any] = [
             self._normalize_obs(self._expert["observations"][indices], env),
             self._expert["actions"][indices],
             self._normalize_obs(self._expert["next_observations"][indices], env),
             self._expert["dones"][indices],
             np.ones((n_samples, 1), dtype=np.float32),
-        )
-        return ReplayBufferSamples(*(self.to_torch(array) for array in data))
+        ]
+        return ReplayBufferSamples(*[self.to_torch(array) for array in data])
 
 
 def combine_samples(first: ReplayBufferSamples, second: ReplayBufferSamples) -> ReplayBufferSamples:
@@ -167,15 +169,15 @@ def combine_samples(first: ReplayBufferSamples, second: ReplayBufferSamples) -> 
 
     :raises ValueError: when a field is present in one batch only (they cannot be mixed).
     """
-    fields: dict[str, th.Tensor | None] = {}
-    for name, left, right in zip(ReplayBufferSamples._fields, first, second):
+    fields: list[th.Tensor | None] = []
+    for name, left, right in zip(ReplayBufferSamples._fields, first, second, strict=True):
         if left is None and right is None:
-            fields[name] = None
+            fields.append(None)
         elif left is None or right is None:
             raise ValueError(f"Cannot mix replay samples: '{name}' is present in only one of the two batches.")
         else:
-            fields[name] = th.cat([left, right.to(left.dtype)])
-    return ReplayBufferSamples(**fields)
+            fields.append(th.cat([left, right.to(left.dtype)]))
+    return ReplayBufferSamples._make(fields)
 
 
 class SQIL:
@@ -208,14 +210,15 @@ class SQIL:
         for reserved in ("replay_buffer_class", "replay_buffer_kwargs"):
             if reserved in parameters:
                 raise ValueError(f"SQIL sets the learner's {reserved} itself; remove it from learner_parameters.")
-        parameters["replay_buffer_class"] = SQILReplayBuffer
-        parameters["replay_buffer_kwargs"] = {"demonstrations": demonstrations, "expert_fraction": expert_fraction}
-        self.learner: BaseAlgorithm = build_learner(learner, parameters, venv, seed)
-        if not isinstance(self.learner, OffPolicyAlgorithm):
+        learner_class, _ = resolve_algorithm(learner, SB3_ALGORITHMS, "stable-baselines3")
+        if not issubclass(learner_class, OffPolicyAlgorithm):
             raise ValueError(
                 f"SQIL needs an off-policy learner with a replay buffer (DQN, SAC, TD3, DDPG), got "
-                f"{type(self.learner).__name__}."
+                f"{learner_class.__name__}."
             )
+        parameters["replay_buffer_class"] = SQILReplayBuffer
+        parameters["replay_buffer_kwargs"] = {"demonstrations": demonstrations, "expert_fraction": expert_fraction}
+        self.learner: BaseAlgorithm = build_learner(learner_class, parameters, venv, seed)
 
     @property
     def policy(self) -> BasePolicy:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import math
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 import gymnasium as gym
 import torch as th
@@ -30,6 +30,7 @@ from rl_framework.agent.imitation.training import (
 )
 
 if TYPE_CHECKING:
+    from imitation.data.types import TransitionMapping
     from imitation.util.logger import HierarchicalLogger
 
     from rl_framework.agent.imitation.episode_sequence import EpisodeSequence
@@ -43,7 +44,7 @@ def _unused_learning_rate(progress_remaining: float) -> float:
 
 
 def default_bc_policy(observation_space: gym.Space, action_space: gym.Space) -> ActorCriticPolicy:
-    """imitation's default BC network (two hidden layers of 32 units) as a plain SB3 policy.
+    """The default BC network of imitation (two hidden layers of 32 units) as a plain SB3 policy.
 
     imitation's ``FeedForward32Policy`` cannot be re-created by SB3's ``BasePolicy.load`` (it
     passes ``net_arch`` twice), so the same network is built from ``ActorCriticPolicy``.
@@ -68,11 +69,11 @@ class FullBatches:
         self.batch_size = batch_size
         self._batches = episodes.transition_batches(batch_size, shuffle=True, seed=seed)
 
-    def __iter__(self) -> Iterator[dict[str, Any]]:
+    def __iter__(self) -> Iterator[TransitionMapping]:
         """Yield the batches of one epoch, skipping a short last one."""
         for batch in self._batches:
             if len(batch["obs"]) == self.batch_size:
-                yield batch
+                yield cast("TransitionMapping", batch)
 
 
 def check_enough_transitions(episodes: EpisodeSequence, batch_size: int, parameter: str) -> None:

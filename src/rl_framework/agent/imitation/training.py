@@ -132,12 +132,12 @@ class ImitationRun(ABC):
 
 
 def constructor_parameters(algorithm_class: type) -> frozenset[str]:
-    """Named keyword parameters of ``algorithm_class.__init__`` (``**kwargs`` excluded)."""
-    signature = inspect.signature(algorithm_class.__init__)
+    """Named keyword parameters of ``algorithm_class``'s constructor (``**kwargs`` excluded)."""
+    signature = inspect.signature(algorithm_class)
     return frozenset(
         name
         for name, parameter in signature.parameters.items()
-        if name != "self" and parameter.kind not in (parameter.VAR_KEYWORD, parameter.VAR_POSITIONAL)
+        if parameter.kind not in (parameter.VAR_KEYWORD, parameter.VAR_POSITIONAL)
     )
 
 
@@ -167,6 +167,11 @@ def build_learner(
         return learner_class(env=venv, **arguments)
     except AssertionError as error:  # SB3 asserts unsupported spaces in its constructors
         raise ValueError(f"{learner_class.__name__} cannot train on this environment: {error}") from error
+    except TypeError as error:  # an unknown or misspelt learner parameter
+        raise ValueError(
+            f"Could not build the {learner_class.__name__} learner from learner_parameters {sorted(parameters)}: "
+            f"{error}. Check the names against {learner_class.__name__}'s constructor."
+        ) from error
 
 
 def adopt_weights(learner: BaseAlgorithm, policy: BasePolicy | None) -> None:
@@ -187,4 +192,3 @@ def check_positive_int(name: str, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
         raise ValueError(f"{name} must be a positive int, got {value!r}.")
     return value
-

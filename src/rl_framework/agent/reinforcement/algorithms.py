@@ -16,7 +16,9 @@ SB3_ALGORITHMS: dict[str, AlgorithmEntry] = {
     "DDPG": AlgorithmEntry("stable_baselines3:DDPG", ("Box",)),
     "ARS": AlgorithmEntry("sb3_contrib:ARS", ("Box", "Discrete"), extra="contrib"),
     "CrossQ": AlgorithmEntry("sb3_contrib:CrossQ", ("Box",), extra="contrib"),
-    "MaskablePPO": AlgorithmEntry("sb3_contrib:MaskablePPO", ("Discrete", "MultiDiscrete", "MultiBinary"), extra="contrib"),
+    "MaskablePPO": AlgorithmEntry(
+        "sb3_contrib:MaskablePPO", ("Discrete", "MultiDiscrete", "MultiBinary"), extra="contrib"
+    ),
     "QRDQN": AlgorithmEntry("sb3_contrib:QRDQN", ("Discrete",), extra="contrib"),
     "RecurrentPPO": AlgorithmEntry("sb3_contrib:RecurrentPPO", _ANY, extra="contrib"),
     "TQC": AlgorithmEntry("sb3_contrib:TQC", ("Box",), extra="contrib"),

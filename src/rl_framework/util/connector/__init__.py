@@ -1,8 +1,8 @@
 """Connectors: where agents are uploaded to and downloaded from, and where training logs go.
 
-``LocalConnector`` (a versioned folder, the default) needs nothing else; ``ClearMLConnector``
-needs ``clearml``. Connector classes are imported on first access, so importing this package
-never imports a backend's SDK.
+``LocalConnector`` (a versioned folder, the default) needs nothing else; ``HuggingFaceConnector``
+needs ``huggingface_hub`` and ``ClearMLConnector`` needs ``clearml``. Connector classes are imported
+on first access, so importing this package never imports a backend's SDK.
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ from rl_framework.util.connector.bundle import UploadOptions
 
 if TYPE_CHECKING:
     from rl_framework.util.connector.clearml import ClearMLConnector, ClearMLDownloadConfig, ClearMLUploadConfig
+    from rl_framework.util.connector.huggingface import HuggingFaceConnector
+    from rl_framework.util.connector.huggingface_config import HuggingFaceDownloadConfig, HuggingFaceUploadConfig
     from rl_framework.util.connector.local import LocalConnector, LocalDownloadConfig, LocalUploadConfig
 
 #: public name -> module that defines it (imported when the name is first used).
@@ -25,6 +27,9 @@ _LAZY_NAMES = {
     "ClearMLConnector": "rl_framework.util.connector.clearml",
     "ClearMLUploadConfig": "rl_framework.util.connector.clearml",
     "ClearMLDownloadConfig": "rl_framework.util.connector.clearml",
+    "HuggingFaceConnector": "rl_framework.util.connector.huggingface",
+    "HuggingFaceUploadConfig": "rl_framework.util.connector.huggingface_config",
+    "HuggingFaceDownloadConfig": "rl_framework.util.connector.huggingface_config",
 }
 
 __all__ = [
@@ -36,6 +41,9 @@ __all__ = [
     "ClearMLConnector",
     "ClearMLUploadConfig",
     "ClearMLDownloadConfig",
+    "HuggingFaceConnector",
+    "HuggingFaceUploadConfig",
+    "HuggingFaceDownloadConfig",
 ]
 
 

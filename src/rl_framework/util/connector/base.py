@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import time
 from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,6 +22,22 @@ class Connector(ABC):
 
     #: Environment steps between two checkpoints during training; 0 disables checkpoints.
     checkpoint_frequency: int = 0
+
+    def __init__(self, checkpoint_frequency: int = 0) -> None:
+        """:param checkpoint_frequency: environment steps between checkpoints during training; 0 disables them."""
+        if (
+            isinstance(checkpoint_frequency, bool)
+            or not isinstance(checkpoint_frequency, int)
+            or checkpoint_frequency < 0
+        ):
+            raise ValueError(f"checkpoint_frequency must be an int >= 0 (0 = off), got {checkpoint_frequency!r}.")
+        self.checkpoint_frequency = checkpoint_frequency
+
+    def check_access(self) -> None:  # noqa: B027 - a hook with a no-op default, like SB3's callbacks
+        """Raise if a later upload is bound to fail (e.g. a missing token); called before training starts.
+
+        The default has nothing to check.
+        """
 
     @abstractmethod
     def upload(
@@ -47,3 +65,25 @@ class Connector(ABC):
     @abstractmethod
     def save_checkpoint(self, agent: BaseAgent, timestep: int) -> None:
         """Store a checkpoint of ``agent`` taken at ``timestep``."""
+
+
+def check_config_type(config: object, expected: type, parameter: str) -> None:
+    """Raise ``TypeError`` unless ``config`` is ``None`` or an ``expected`` instance."""
+    if config is not None and not isinstance(config, expected):
+        raise TypeError(f"{parameter} must be a {expected.__name__} or None, got {type(config).__name__}.")
+
+
+#: File name of the JSON-lines metric log the file-based connectors keep.
+METRICS_FILE = "metrics.jsonl"
+
+
+def append_metric(metrics_file: Path, name: str, value: float, timestep: int) -> None:
+    """Append ``{"name", "value", "timestep", "time"}`` as one JSON line to ``metrics_file``.
+
+    One complete line per write: a crash can at most cut the last line, never rewrite earlier ones
+    (rewriting the file atomically on every value would cost O(n^2)).
+    """
+    line = json.dumps({"name": name, "value": float(value), "timestep": int(timestep), "time": time.time()})
+    metrics_file.parent.mkdir(parents=True, exist_ok=True)
+    with metrics_file.open("a", encoding="utf-8") as handle:
+        handle.write(line + "\n")

@@ -150,8 +150,7 @@ def bundle_agent(
         "agent_class": type(agent).__name__,
         "algorithm": getattr(agent.algorithm_class, "__name__", str(agent.algorithm_class)),
         "algorithm_parameters": _jsonable(agent.algorithm_parameters),
-        "environment": environment_name(evaluation_environment)
-        or environment_name(video_recording_environment),
+        "environment": environment_name(evaluation_environment) or environment_name(video_recording_environment),
         "agent_file": agent_file.name,
         "sha256": sha256_of(agent_file),
         "library_versions": library_versions(),

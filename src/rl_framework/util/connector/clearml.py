@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
-from rl_framework.util.connector.base import Connector
+from rl_framework.util.connector.base import Connector, check_config_type
 from rl_framework.util.connector.bundle import UploadOptions, bundle_agent, sha256_of
 from rl_framework.util.files import atomic_write_with
 
@@ -122,18 +122,11 @@ class ClearMLConnector(Connector):
         download_config: ClearMLDownloadConfig | None = None,
         checkpoint_frequency: int = 0,
     ) -> None:
-        if (
-            isinstance(checkpoint_frequency, bool)
-            or not isinstance(checkpoint_frequency, int)
-            or checkpoint_frequency < 0
-        ):
-            raise ValueError(f"checkpoint_frequency must be an int >= 0 (0 = off), got {checkpoint_frequency!r}.")
-        for config, expected in ((upload_config, ClearMLUploadConfig), (download_config, ClearMLDownloadConfig)):
-            if config is not None and not isinstance(config, expected):
-                raise TypeError(f"Expected a {expected.__name__} or None, got {type(config).__name__}.")
+        super().__init__(checkpoint_frequency)
+        check_config_type(upload_config, ClearMLUploadConfig, "upload_config")
+        check_config_type(download_config, ClearMLDownloadConfig, "download_config")
         self.upload_config = upload_config or ClearMLUploadConfig()
         self.download_config = download_config
-        self.checkpoint_frequency = checkpoint_frequency
         self._task: Task | None = None
         self._owns_task = False
         self._last_timestep = 0

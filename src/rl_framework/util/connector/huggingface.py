@@ -10,7 +10,6 @@ when the connector talks to the Hub; its endpoint comes from ``HF_ENDPOINT`` as 
 from __future__ import annotations
 
 import functools
-import json
 import logging
 import os
 import shutil
@@ -20,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from rl_framework.util.connector.base import Connector
+from rl_framework.util.connector.base import METRICS_FILE, Connector, append_metric, check_config_type
 from rl_framework.util.connector.bundle import AgentBundle, bundle_agent
 from rl_framework.util.connector.huggingface_card import RESULTS_FILE, write_hub_files
 from rl_framework.util.connector.huggingface_config import HuggingFaceDownloadConfig, HuggingFaceUploadConfig
@@ -35,7 +34,6 @@ __all__ = ["HuggingFaceConnector", "HuggingFaceDownloadConfig", "HuggingFaceUplo
 logger = logging.getLogger(__name__)
 Result = TypeVar("Result")
 
-METRICS_FILE = "metrics.jsonl"
 CHECKPOINT_FOLDER = "checkpoints"
 #: Where the RL Zoo looks for ``VecNormalize`` statistics; a copy of the agent's goes there.
 ZOO_NORMALIZER_FILE = "vec_normalize.pkl"
@@ -74,23 +72,18 @@ class HuggingFaceConnector(Connector):
         max_retries: int = 3,
         retry_wait: float = 1.0,
     ) -> None:
-        if upload_config is not None and not isinstance(upload_config, HuggingFaceUploadConfig):
-            raise TypeError(f"upload_config must be a HuggingFaceUploadConfig, got {type(upload_config).__name__}.")
-        if download_config is not None and not isinstance(download_config, HuggingFaceDownloadConfig):
-            raise TypeError(
-                f"download_config must be a HuggingFaceDownloadConfig, got {type(download_config).__name__}."
-            )
+        super().__init__(checkpoint_frequency)
+        check_config_type(upload_config, HuggingFaceUploadConfig, "upload_config")
+        check_config_type(download_config, HuggingFaceDownloadConfig, "download_config")
         if token is not None and (not isinstance(token, str) or not token.strip() or token != token.strip()):
             # Never echo the value: it may be a real secret with a stray character.
             raise ValueError(f"token must be a non-empty string without surrounding spaces or None. {TOKEN_HELP}")
-        for name, value in (("checkpoint_frequency", checkpoint_frequency), ("max_retries", max_retries)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise ValueError(f"{name} must be an int >= 0, got {value!r}.")
+        if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
+            raise ValueError(f"max_retries must be an int >= 0, got {max_retries!r}.")
         if not isinstance(retry_wait, (int, float)) or retry_wait < 0:
             raise ValueError(f"retry_wait must be a number of seconds >= 0, got {retry_wait!r}.")
         self.upload_config = upload_config
         self.download_config = download_config
-        self.checkpoint_frequency = checkpoint_frequency
         self.max_retries = max_retries
         self.retry_wait = float(retry_wait)
         self._token = token
@@ -112,6 +105,11 @@ class HuggingFaceConnector(Connector):
         return self._local_directory
 
     # -- authentication -------------------------------------------------------------------
+    def check_access(self) -> None:
+        """Check the token before training when this connector will upload (see ``check_token``)."""
+        if self.upload_config is not None:
+            self.check_token()
+
     def check_token(self) -> str:
         """Make sure a token with write access is available and accepted by the Hub.
 
@@ -174,8 +172,36 @@ class HuggingFaceConnector(Connector):
         config = _required(self.upload_config, "upload_config", "HuggingFaceUploadConfig(...)")
         self.check_token()
         api = self._api(self._token_and_source()[0])
+        repository_url = self._create_repository(api, config)
+        staging = Path(tempfile.mkdtemp(prefix="upload-", dir=self.local_directory))
         try:
-            repository_url = self._retrying(
+            bundle = bundle_agent(
+                agent, staging, config.upload_options(), evaluation_environment, video_recording_environment
+            )
+            write_hub_files(bundle, config, type(agent))
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        uploads = self._files_to_upload(bundle, config)
+        remote_files = self._retrying(
+            lambda: {sibling.rfilename for sibling in api.model_info(config.repository_id).siblings or []},
+            f"list the files of '{config.repository_id}'",
+            kept_folder=staging,
+        )
+        operations = _commit_operations(uploads, _stale_files(remote_files, set(uploads), config))
+        commit = self._retrying(
+            lambda: api.create_commit(config.repository_id, operations, commit_message=config.commit_message),
+            f"push the agent to '{config.repository_id}'",
+            kept_folder=staging,
+        )
+        shutil.rmtree(staging, ignore_errors=True)
+        logger.info("Uploaded %d files to %s (commit %s).", len(uploads), repository_url, commit.oid)
+        return str(repository_url)
+
+    def _create_repository(self, api: HfApi, config: HuggingFaceUploadConfig) -> str:
+        """Create the repository if it does not exist yet; return its URL."""
+        try:
+            return self._retrying(
                 lambda: api.create_repo(config.repository_id, private=config.private, exist_ok=True),
                 f"create the repository '{config.repository_id}'",
             )
@@ -187,25 +213,6 @@ class HuggingFaceConnector(Connector):
                     f"organisation you can write to as owner (not '{owner}'), or a token with write access to it."
                 ) from None
             raise
-        staging = Path(tempfile.mkdtemp(prefix="upload-", dir=self.local_directory))
-        bundle = bundle_agent(
-            agent, staging, config.upload_options(), evaluation_environment, video_recording_environment
-        )
-        write_hub_files(bundle, config, type(agent))
-        uploads = self._files_to_upload(bundle, config)
-        remote_files = self._retrying(
-            lambda: {sibling.rfilename for sibling in api.model_info(config.repository_id).siblings or []},
-            f"list the files of '{config.repository_id}'",
-        )
-        operations = _commit_operations(uploads, _stale_files(remote_files, set(uploads), config))
-        commit = self._retrying(
-            lambda: api.create_commit(config.repository_id, operations, commit_message=config.commit_message),
-            f"push the agent to '{config.repository_id}'",
-            kept_folder=staging,
-        )
-        shutil.rmtree(staging, ignore_errors=True)
-        logger.info("Uploaded %d files to %s (commit %s).", len(uploads), repository_url, commit.oid)
-        return str(repository_url)
 
     def _files_to_upload(self, bundle: AgentBundle, config: HuggingFaceUploadConfig) -> dict[str, Path]:
         uploads = {path.name: path for path in _visible_files(bundle.folder)}
@@ -234,7 +241,7 @@ class HuggingFaceConnector(Connector):
         from huggingface_hub.utils import RepositoryNotFoundError, RevisionNotFoundError
 
         config = _required(self.download_config, "download_config", "HuggingFaceDownloadConfig(...)")
-        token = self._token_and_source()[0]
+        token, source = self._token_and_source()
         where = f"'{config.repository_id}' at version '{config.version}'"
         try:
             info = self._retrying(
@@ -251,6 +258,10 @@ class HuggingFaceConnector(Connector):
                 f"The version '{config.version}' does not exist in '{config.repository_id}'. Use an existing "
                 f"branch (e.g. 'main'), tag, or full commit sha."
             ) from None
+        except Exception as error:
+            if _status_code(error) == 401:
+                raise PermissionError(f"The HuggingFace Hub rejected the token from {source}. {TOKEN_HELP}") from None
+            raise
         remote_files = sorted(sibling.rfilename for sibling in info.siblings or [])
         if config.file_name not in remote_files:
             candidates = [name for name in remote_files if name.endswith(".zip")] or remote_files
@@ -271,10 +282,7 @@ class HuggingFaceConnector(Connector):
     # -- training hooks -------------------------------------------------------------------
     def log_value(self, name: str, value: float, timestep: int) -> None:
         """Append one metric to ``<local_directory>/metrics.jsonl`` (uploaded as ``logs/metrics.jsonl``)."""
-        line = json.dumps({"name": name, "value": float(value), "timestep": int(timestep), "time": time.time()})
-        # One complete line per write: a crash can at worst lose the last line, never corrupt earlier ones.
-        with (self.local_directory / METRICS_FILE).open("a", encoding="utf-8") as handle:
-            handle.write(line + "\n")
+        append_metric(self.local_directory / METRICS_FILE, name, value, timestep)
 
     def save_checkpoint(self, agent: BaseAgent, timestep: int) -> None:
         """Save ``agent`` to ``<local_directory>/checkpoints/<model_name>-step-<timestep>.zip``."""

@@ -117,19 +117,19 @@ def usage_snippet(config: HuggingFaceUploadConfig, agent_class: type, algorithm:
 
     public = getattr(rl_framework.agent, agent_class.__name__, None) is agent_class
     module = "rl_framework.agent" if public else agent_class.__module__
-    arguments = repr(algorithm) if algorithm else ""
+    arguments = json.dumps(algorithm) if algorithm else ""
     return (
         f"from {module} import {agent_class.__name__}\n"
         "from rl_framework.util.connector.huggingface import HuggingFaceConnector, HuggingFaceDownloadConfig\n"
         "\n"
         "connector = HuggingFaceConnector(\n"
         "    download_config=HuggingFaceDownloadConfig(\n"
-        f"        repository_id={config.repository_id!r}, file_name={config.agent_file_name!r}\n"
+        f"        repository_id={json.dumps(config.repository_id)}, file_name={json.dumps(config.agent_file_name)}\n"
         "    )\n"
         ")\n"
         f"agent = {agent_class.__name__}({arguments})\n"
         "agent.download(connector)\n"
-        f"mean_reward, std_reward = agent.evaluate({config.environment_name!r}, n_eval_episodes=10, "
+        f"mean_reward, std_reward = agent.evaluate({json.dumps(config.environment_name)}, n_eval_episodes=10, "
         "deterministic=True)\n"
     )
 
@@ -157,7 +157,7 @@ def model_card(bundle: AgentBundle, config: HuggingFaceUploadConfig, agent_class
     ]
     if library == SB3_LIBRARY:
         sb3_class = algorithm or name
-        download = f"load_from_hub({config.repository_id!r}, {config.agent_file_name!r})"
+        download = f"load_from_hub({json.dumps(config.repository_id)}, {json.dumps(config.agent_file_name)})"
         sections.append(
             "## Usage (with Stable-Baselines3)\n\n```python\n"
             "from huggingface_sb3 import load_from_hub\n"

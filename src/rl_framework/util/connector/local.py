@@ -24,12 +24,11 @@ import os
 import re
 import shutil
 import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from rl_framework.util.connector.base import Connector
+from rl_framework.util.connector.base import METRICS_FILE, Connector, append_metric, check_config_type
 from rl_framework.util.connector.bundle import METADATA_FILE, UploadOptions, bundle_agent, sha256_of
 
 if TYPE_CHECKING:
@@ -37,7 +36,6 @@ if TYPE_CHECKING:
 
 REGISTRY_ENVIRONMENT_VARIABLE = "RL_FRAMEWORK_REGISTRY"
 DEFAULT_REGISTRY = Path("~/.rl_framework/registry")
-METRICS_FILE = "metrics.jsonl"
 CHECKPOINT_FOLDER = "checkpoints"
 STAGING_FOLDER = ".staging"
 _AGENT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
@@ -107,18 +105,11 @@ class LocalConnector(Connector):
         registry_path: str | os.PathLike[str] | None = None,
         checkpoint_frequency: int = 0,
     ) -> None:
-        if (
-            isinstance(checkpoint_frequency, bool)
-            or not isinstance(checkpoint_frequency, int)
-            or checkpoint_frequency < 0
-        ):
-            raise ValueError(f"checkpoint_frequency must be an int >= 0 (0 = off), got {checkpoint_frequency!r}.")
-        for config, expected in ((upload_config, LocalUploadConfig), (download_config, LocalDownloadConfig)):
-            if config is not None and not isinstance(config, expected):
-                raise TypeError(f"Expected a {expected.__name__} or None, got {type(config).__name__}.")
+        super().__init__(checkpoint_frequency)
+        check_config_type(upload_config, LocalUploadConfig, "upload_config")
+        check_config_type(download_config, LocalDownloadConfig, "download_config")
         self.upload_config = upload_config
         self.download_config = download_config
-        self.checkpoint_frequency = checkpoint_frequency
         if registry_path is None:
             registry_path = os.environ.get(REGISTRY_ENVIRONMENT_VARIABLE) or DEFAULT_REGISTRY
         self.root = Path(registry_path).expanduser()
@@ -166,10 +157,7 @@ class LocalConnector(Connector):
     # -- training hooks -------------------------------------------------------------------
     def log_value(self, name: str, value: float, timestep: int) -> None:
         """Append ``{"name", "value", "timestep", "time"}`` as one line to the run's ``metrics.jsonl``."""
-        line = json.dumps({"name": name, "value": float(value), "timestep": int(timestep), "time": time.time()})
-        # One short append per value: a crash can at most cut the last line, never rewrite earlier ones.
-        with (self._run_folder() / METRICS_FILE).open("a", encoding="utf-8") as handle:
-            handle.write(line + "\n")
+        append_metric(self._run_folder() / METRICS_FILE, name, value, timestep)
 
     def save_checkpoint(self, agent: BaseAgent, timestep: int) -> None:
         """Save ``agent`` to the run's ``checkpoints/step_<timestep>.zip``."""
