@@ -7,7 +7,12 @@ import pytest
 from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.vec_env import DummyVecEnv
 
-from rl_framework.environment.vectorize import check_spaces_match, make_vec_env, to_factories
+from rl_framework.environment.vectorize import (
+    check_spaces_match,
+    close_training_environments,
+    make_vec_env,
+    to_factories,
+)
 
 
 class OpaqueWrapper(gym.Wrapper):
@@ -91,3 +96,29 @@ def test_check_spaces_match():
         r"Discrete\(3\)\. Train a new agent",
     ):
         check_spaces_match(box, gym.spaces.Discrete(2), box, gym.spaces.Discrete(3), "The model")
+
+
+class _CloseCounting(gym.Wrapper):
+    """Counts close() calls of the user's env instance."""
+
+    closed = 0
+
+    def close(self):
+        type(self).closed += 1
+        super().close()
+
+
+def test_training_closes_what_it_made_but_not_the_users_envs():
+    _CloseCounting.closed = 0
+    user_env = _CloseCounting(gym.make("CartPole-v1"))
+    vec_env = make_vec_env([user_env, lambda: _CloseCounting(gym.make("CartPole-v1"))])
+    close_training_environments(vec_env, [user_env, "unused"])
+    assert _CloseCounting.closed == 1  # only the factory-made env
+
+    user_vec_env = DummyVecEnv([lambda: _CloseCounting(gym.make("CartPole-v1"))])
+    close_training_environments(make_vec_env(user_vec_env), user_vec_env)
+    assert _CloseCounting.closed == 1  # the user's VecEnv stays open
+
+    made = make_vec_env(lambda: _CloseCounting(gym.make("CartPole-v1")), n_envs=2)
+    close_training_environments(made, "factory")
+    assert _CloseCounting.closed == 3

@@ -108,3 +108,32 @@ def check_spaces_match(
                 f"{context} expects the {kind} space {expected} but the environment has {given}. "
                 f"Train a new agent for this environment, or pass an environment with matching spaces."
             )
+
+
+def close_training_environments(vec_env: VecEnv, training_environments: TrainingEnvironments) -> None:
+    """Close what ``make_vec_env`` built for training, but never the user's own objects.
+
+    A VecEnv the user passed stays open, and so do env instances the user passed (they run
+    inside an in-process ``DummyVecEnv``); copies, subprocesses and envs made from ids or
+    factories are closed.
+    """
+    if vec_env is training_environments:
+        return
+    entries = training_environments if isinstance(training_environments, (list, tuple)) else [training_environments]
+    user_envs = [entry for entry in entries if isinstance(entry, gym.Env)]
+    if not (user_envs and isinstance(vec_env, DummyVecEnv)):
+        vec_env.close()
+        return
+    for env in vec_env.envs:
+        if not any(_wraps(env, user_env) for user_env in user_envs):
+            env.close()
+
+
+def _wraps(env: gym.Env, inner: gym.Env) -> bool:
+    """Whether ``inner`` is ``env`` or sits somewhere in its wrapper chain."""
+    current: Any = env
+    while current is not None:
+        if current is inner:
+            return True
+        current = getattr(current, "env", None)
+    return False

@@ -168,6 +168,12 @@ def test_misspelt_parameter_is_refused() -> None:
         ImitationAgent("BC", {"batchsize": 32})
 
 
+def test_misspelt_learner_parameter_is_refused(few_expert_episodes: EpisodeSequence) -> None:
+    agent = ImitationAgent("GAIL", {"learner_parameters": {"n_step": 32}})
+    with pytest.raises(ValueError, match=r"Could not build the PPO learner from learner_parameters \['n_step'\]"):
+        agent.train(few_expert_episodes, "CartPole-v1", total_timesteps=32)
+
+
 def test_space_mismatch_names_both_shapes(few_expert_episodes: EpisodeSequence) -> None:
     agent = ImitationAgent("BC")
     with pytest.raises(ValueError, match=r"observations have shape \(4,\).*\(6,\)"):

@@ -23,6 +23,7 @@ from rl_framework.environment.vectorize import (
     TrainingEnvironments,
     Vectorization,
     check_spaces_match,
+    close_training_environments,
     make_vec_env,
 )
 from rl_framework.util.callbacks import ConnectorCallback
@@ -95,8 +96,7 @@ class StableBaselinesAgent(SB3PolicyActing, RLAgent):
         :param callback: extra SB3 callback(s).
         """
         total_timesteps = check_total_timesteps(total_timesteps)
-        vec_env = make_vec_env(training_environments, n_envs=n_envs, vectorization=vectorization)
-        made_here = vec_env is not training_environments
+        built = vec_env = make_vec_env(training_environments, n_envs=n_envs, vectorization=vectorization)
         try:
             self._check_action_space(vec_env.action_space)
             continuing = self.model is not None
@@ -117,8 +117,7 @@ class StableBaselinesAgent(SB3PolicyActing, RLAgent):
                 progress_bar=progress_bar,
             )
         finally:
-            if made_here:
-                vec_env.close()
+            close_training_environments(built, training_environments)
 
     def _check_action_space(self, action_space: gym.Space) -> None:
         if self._entry is None or not self._entry.action_spaces:
