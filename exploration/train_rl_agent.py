@@ -1,7 +1,11 @@
-"""Train PPO on CartPole-v1, evaluate it on 100 episodes, save it.
+"""Train PPO on CartPole-v1, evaluate it on 100 episodes, share it in the local registry.
 
-Run: ``python exploration/train_rl_agent.py`` (about 1-2 minutes on 2 CPU cores, mean return >= 475)
+Run: ``python exploration/train_rl_agent.py`` (under a minute on 2 CPU cores, mean return 500)
 or ``python exploration/train_rl_agent.py --timesteps 2000`` for a quick smoke run.
+
+The agent goes to the local, account-free registry (``~/.rl_framework/registry``, or ``--registry``)
+with its evaluation result, training metrics and a replay video; ``exploration/share_agent.py``
+shows the switch to the HuggingFace Hub or ClearML.
 """
 
 from __future__ import annotations
@@ -9,10 +13,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+import gymnasium as gym
+
 from rl_framework.agent import StableBaselinesAgent
+from rl_framework.util.connector import LocalConnector, LocalUploadConfig
 
 ENVIRONMENT_ID = "CartPole-v1"
-# RL-Zoo's tuned PPO hyperparameters for CartPole-v1 (linear schedules replaced by constants that work as well).
+# RL-Zoo's tuned PPO hyperparameters for CartPole-v1 (its linear schedules replaced by constants).
 PPO_PARAMETERS = {
     "n_steps": 32,
     "batch_size": 256,
@@ -31,16 +38,21 @@ def main() -> None:
     parser.add_argument("--timesteps", type=int, default=100_000, help="training environment steps")
     parser.add_argument("--eval-episodes", type=int, default=100)
     parser.add_argument(
-        "--output", type=Path, default=Path("outputs/ppo_cartpole.zip"), help="where to save the agent"
+        "--registry", type=Path, default=None, help="registry folder (default ~/.rl_framework/registry)"
     )
     parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
     args = parser.parse_args()
 
+    connector = LocalConnector(
+        LocalUploadConfig(agent_name="ppo-CartPole-v1", n_eval_episodes=args.eval_episodes, video_length=500),
+        registry_path=args.registry,
+    )
     agent = StableBaselinesAgent(algorithm_class="PPO", algorithm_parameters=PPO_PARAMETERS)
     agent.train(
         training_environments=ENVIRONMENT_ID,
         n_envs=8,
         total_timesteps=args.timesteps,
+        connector=connector,  # logs episode returns and PPO's losses into the registry
         progress_bar=not args.no_progress,
     )
     mean_reward, std_reward = agent.evaluate(
@@ -50,11 +62,13 @@ def main() -> None:
         deterministic=True,
         progress_bar=not args.no_progress,
     )
-    print(
-        f"{ENVIRONMENT_ID}: mean return {mean_reward:.1f} ± {std_reward:.1f} over {args.eval_episodes} episodes"
+    print(f"{ENVIRONMENT_ID}: mean return {mean_reward:.1f} ± {std_reward:.1f} over {args.eval_episodes} episodes")
+    version = agent.upload(
+        connector,
+        evaluation_environment=ENVIRONMENT_ID,
+        video_recording_environment=gym.make(ENVIRONMENT_ID, render_mode="rgb_array"),
     )
-    saved = agent.save_to_file(args.output)
-    print(f"Saved the agent to {saved}")
+    print(f"Uploaded the agent with its metrics and replay video to {version}")
 
 
 if __name__ == "__main__":

@@ -55,6 +55,7 @@ def record_video(
     :raises ValueError: for a bad limit or fps, or an environment that does not render ``rgb_array`` frames.
     """
     _check_limits(n_steps, n_episodes, fps)
+    _headless_sdl()
     env = _recording_environment(environment)
     try:
         frames = _play(agent, env, n_steps, n_episodes, deterministic, seed)
@@ -62,6 +63,16 @@ def record_video(
     finally:
         if env is not environment:
             env.close()
+
+
+def _headless_sdl() -> None:
+    """Without a display, tell SDL (pygame's renderer) to draw off-screen.
+
+    Otherwise pygame-based environments print "XDG_RUNTIME_DIR is invalid" on headless machines.
+    A user's own ``SDL_VIDEODRIVER`` setting wins.
+    """
+    if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
+        os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 
 
 def _check_limits(n_steps: int | None, n_episodes: int | None, fps: float) -> None:
