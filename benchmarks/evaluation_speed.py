@@ -17,16 +17,7 @@ from stable_baselines3.common.monitor import Monitor
 
 from rl_framework.agent import StableBaselinesAgent
 
-PPO_PARAMETERS = {
-    "n_steps": 32,
-    "batch_size": 256,
-    "gae_lambda": 0.8,
-    "gamma": 0.98,
-    "n_epochs": 20,
-    "learning_rate": 1e-3,
-    "seed": 0,
-    "device": "cpu",
-}
+PPO_PARAMETERS = {"n_steps": 64, "batch_size": 128, "learning_rate": 1e-3, "seed": 0, "device": "cpu"}
 
 
 def main() -> None:

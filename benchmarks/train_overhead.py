@@ -31,9 +31,7 @@ def raw_sb3(timesteps: int, n_envs: int) -> float:
 def ours(timesteps: int, n_envs: int) -> float:
     start = time.perf_counter()
     agent = StableBaselinesAgent("PPO", PARAMETERS)
-    agent.train(
-        training_environments="CartPole-v1", n_envs=n_envs, total_timesteps=timesteps, progress_bar=False
-    )
+    agent.train(training_environments="CartPole-v1", n_envs=n_envs, total_timesteps=timesteps, progress_bar=False)
     return time.perf_counter() - start
 
 

@@ -25,21 +25,10 @@ from imitation.data import rollout, serialize
 from imitation.data.wrappers import RolloutInfoWrapper
 from stable_baselines3.common.vec_env import DummyVecEnv
 
-from rl_framework.agent import BaseAgent, EpisodeSequence, ImitationAgent, StableBaselinesAgent
+# The expert is trained as in the RL example (same folder): RL-Zoo's tuned PPO settings for CartPole-v1.
+from train_rl_agent import ENVIRONMENT_ID, PPO_PARAMETERS
 
-ENVIRONMENT_ID = "CartPole-v1"
-# RL-Zoo's tuned PPO hyperparameters for CartPole-v1, as in train_rl_agent.py.
-PPO_PARAMETERS = {
-    "n_steps": 32,
-    "batch_size": 256,
-    "gae_lambda": 0.8,
-    "gamma": 0.98,
-    "n_epochs": 20,
-    "ent_coef": 0.0,
-    "learning_rate": 1e-3,
-    "clip_range": 0.2,
-    "seed": 0,
-}
+from rl_framework.agent import BaseAgent, EpisodeSequence, ImitationAgent, StableBaselinesAgent
 
 
 class ScriptedExpert(BaseAgent):

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
 import pytest
-import torch
 
 from rl_framework.agent import EpisodeSequence
 
@@ -31,16 +29,6 @@ class StepCounter(gym.Wrapper):
     def step(self, action: Any) -> Any:
         self.steps += 1
         return self.env.step(action)
-
-
-@pytest.fixture(autouse=True)
-def single_torch_thread() -> Iterator[None]:
-    """Run torch on one thread: these networks are tiny, and on a busy 2-core machine thread
-    synchronisation made them up to 30x slower. The previous setting is restored afterwards."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
 
 
 @pytest.fixture
