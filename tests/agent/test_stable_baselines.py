@@ -447,3 +447,24 @@ def test_corrupt_statistics_file_fails_load_without_changing_the_agent(trained_p
     with pytest.raises(ValueError, match=r"Could not read normaliser statistics from '.*agent\.vecnormalize\.pkl'"):
         agent.load_from_file(tmp_path / "agent.zip")
     assert agent.model is None
+
+
+def test_continuing_on_a_different_number_of_environments_keeps_weights_and_step_count(tiny_ppo_parameters):
+    agent = StableBaselinesAgent("PPO", tiny_ppo_parameters)
+    agent.train("CartPole-v1", total_timesteps=32, progress_bar=False)
+    assert agent.model is not None
+    steps_before = agent.model.num_timesteps
+    weights_before = {name: value.clone() for name, value in agent.model.policy.state_dict().items()}
+    observation = np.zeros(4, dtype=np.float32)
+    action_before = agent.choose_action(observation, deterministic=True)
+
+    agent.train("CartPole-v1", n_envs=4, total_timesteps=128, progress_bar=False)
+
+    assert agent.model.n_envs == 4
+    assert agent.model.num_timesteps >= steps_before + 128
+    assert any(not torch.equal(weights_before[name], value) for name, value in agent.model.policy.state_dict().items())
+    # The rebuilt model started from the trained weights, not from a fresh initialisation:
+    fresh = StableBaselinesAgent("PPO", tiny_ppo_parameters)
+    fresh.train("CartPole-v1", n_envs=4, total_timesteps=128, progress_bar=False)
+    assert action_before.shape == agent.choose_action(observation, deterministic=True).shape
+    assert agent.model.num_timesteps > fresh.model.num_timesteps

@@ -106,7 +106,7 @@ class StableBaselinesAgent(SB3PolicyActing, RLAgent):
             if self.model is None:
                 self.model = self._build_model(vec_env)
             else:
-                self.model.set_env(self.model._wrap_env(vec_env, verbose=0, monitor_wrapper=False))
+                self._attach_environment(vec_env)
             callbacks = [] if callback is None else list(callback) if isinstance(callback, list) else [callback]
             if connector is not None:
                 callbacks.append(ConnectorCallback(connector, self))
@@ -118,6 +118,19 @@ class StableBaselinesAgent(SB3PolicyActing, RLAgent):
             )
         finally:
             close_training_environments(built, training_environments)
+
+    def _attach_environment(self, vec_env: VecEnv) -> None:
+        """Point the model at ``vec_env``; a different number of envs rebuilds the model around the same weights."""
+        assert self.model is not None
+        wrapped = self.model._wrap_env(vec_env, verbose=0, monitor_wrapper=False)
+        if wrapped.num_envs == self.model.n_envs:
+            self.model.set_env(wrapped)
+            return
+        # SB3 sizes rollout/replay buffers by n_envs and refuses set_env across sizes; its load(env=) re-sizes them.
+        buffer = io.BytesIO()
+        self.model.save(buffer)
+        buffer.seek(0)
+        self.model = self.algorithm_class.load(buffer, env=wrapped, device=self.model.device)
 
     def _check_action_space(self, action_space: gym.Space) -> None:
         if self._entry is None or not self._entry.action_spaces:
