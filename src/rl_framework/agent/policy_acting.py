@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 from stable_baselines3.common.policies import BasePolicy
-from stable_baselines3.common.vec_env import VecEnv, VecNormalize
+from stable_baselines3.common.vec_env import VecEnv, VecNormalize, unwrap_vec_wrapper
 
 from rl_framework.util.files import atomic_write_bytes
 
@@ -69,13 +69,11 @@ class SB3PolicyActing:
         :param vec_env: the training environment; its spaces must already match the agent's.
         :return: the environment to train on.
         """
-        current: Any = vec_env
-        while current is not None:
-            if isinstance(current, VecNormalize):
-                self.observation_normalizer = current
-                self._normalizes_training_rewards = current.norm_reward
-                return vec_env
-            current = getattr(current, "venv", None)
+        in_env = unwrap_vec_wrapper(vec_env, VecNormalize)
+        if isinstance(in_env, VecNormalize):
+            self.observation_normalizer = in_env
+            self._normalizes_training_rewards = in_env.norm_reward
+            return vec_env
         saved = self.observation_normalizer
         if saved is None:
             return vec_env

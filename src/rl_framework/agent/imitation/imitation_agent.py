@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import gymnasium as gym
 from imitation.data.wrappers import RolloutInfoWrapper
 from stable_baselines3.common.policies import BasePolicy
-from stable_baselines3.common.vec_env import VecEnv, VecNormalize
+from stable_baselines3.common.vec_env import VecEnv, VecNormalize, unwrap_vec_wrapper
 
 from rl_framework.agent.il_agent import ILAgent
 from rl_framework.agent.imitation.algorithms import make_run, resolve_imitation_algorithm
@@ -90,7 +90,7 @@ class ImitationAgent(SB3PolicyActing, ILAgent):
         check_total_timesteps(total_timesteps)
         vec_env = _training_vec_env(training_environments)
         try:
-            if _has_normalizer(vec_env):
+            if unwrap_vec_wrapper(vec_env, VecNormalize) is not None:
                 raise ValueError(
                     "ImitationAgent cannot train on a VecNormalize environment: the demonstrations hold raw "
                     "observations. Pass the environment without VecNormalize."
@@ -166,12 +166,3 @@ def _training_vec_env(training_environments: TrainingEnvironments) -> VecEnv:
         return training_environments
     factories = to_factories(training_environments, n_envs=1)
     return make_vec_env([_with_rollout_info(factory) for factory in factories])
-
-
-def _has_normalizer(vec_env: VecEnv) -> bool:
-    current: Any = vec_env
-    while current is not None:
-        if isinstance(current, VecNormalize):
-            return True
-        current = getattr(current, "venv", None)
-    return False
