@@ -1,25 +1,14 @@
 """Utilities: connectors (upload/download/logging), callbacks, atomic files, video.
 
-The connector classes are re-exported here and load on first access.
+The connector names of ``rl_framework.util.connector`` are re-exported here; like there, a
+connector class (and its SDK) loads on first access.
 """
 
 from typing import Any
 
-_CONNECTOR_NAMES = {
-    "Connector",
-    "UploadOptions",
-    "LocalConnector",
-    "LocalUploadConfig",
-    "LocalDownloadConfig",
-    "ClearMLConnector",
-    "ClearMLUploadConfig",
-    "ClearMLDownloadConfig",
-    "HuggingFaceConnector",
-    "HuggingFaceUploadConfig",
-    "HuggingFaceDownloadConfig",
-}
+from rl_framework.util.connector import __all__ as _CONNECTOR_NAMES
 
-__all__ = sorted(_CONNECTOR_NAMES)
+__all__ = list(_CONNECTOR_NAMES)
 
 
 def __getattr__(name: str) -> Any:
