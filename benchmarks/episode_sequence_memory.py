@@ -40,7 +40,7 @@ def scripted_expert(observation: np.ndarray) -> int:
 
 
 def make_dataset(folder: Path, n_transitions: int) -> None:
-    from rl_framework.agent.imitation.episode_sequence import EpisodeSequence
+    from rl_framework.data.episode_sequence import EpisodeSequence
 
     n_episodes = -(-n_transitions // CARTPOLE_EPISODE_LENGTH)
     started = time.perf_counter()
@@ -65,7 +65,7 @@ def _status_bytes(field: str) -> int:
 
 
 def run_ours(folder: Path, batch_size: int) -> dict[str, float]:
-    from rl_framework.agent.imitation.episode_sequence import EpisodeSequence
+    from rl_framework.data.episode_sequence import EpisodeSequence
 
     before = peak_rss_reset()
     started = time.perf_counter()
@@ -102,7 +102,7 @@ def run_imitation(folder: Path) -> dict[str, float]:
 
 def raw_bytes(folder: Path) -> tuple[int, int]:
     """Return (stored array bytes, flattened Transitions bytes) of the dataset."""
-    from rl_framework.agent.imitation.episode_sequence import EpisodeSequence
+    from rl_framework.data.episode_sequence import EpisodeSequence
 
     sequence = EpisodeSequence.from_dataset(folder)
     n, episodes = sequence.n_transitions, len(sequence)

@@ -28,7 +28,8 @@ from stable_baselines3.common.vec_env import DummyVecEnv
 # The expert is trained as in the RL example (same folder): RL-Zoo's tuned PPO settings for CartPole-v1.
 from train_rl_agent import ENVIRONMENT_ID, PPO_PARAMETERS
 
-from rl_framework.agent import BaseAgent, EpisodeSequence, ImitationAgent, StableBaselinesAgent
+from rl_framework.agent import BaseAgent, ImitationAgent, StableBaselinesAgent
+from rl_framework.data import EpisodeSequence
 
 
 class ScriptedExpert(BaseAgent):
@@ -44,7 +45,7 @@ class ScriptedExpert(BaseAgent):
         observations = np.asarray(observations)
         return (3 * observations[:, 2] + observations[:, 3] > 0).astype(np.int64)
 
-    def save_to_file(self, file_path: Any) -> Path:
+    def save_to_file(self, file_path: Any) -> list[Path]:
         raise NotImplementedError("The scripted expert is code; there is nothing to save.")
 
     def load_from_file(self, file_path: Any, algorithm_parameters: dict[str, Any] | None = None) -> None:
@@ -114,7 +115,7 @@ def main() -> int:
         f"expert ({args.expert}): mean return {expert_mean:.1f} ± {expert_std:.1f} over {args.eval_episodes} episodes"
     )
     print(f"BC imitator: mean return {imitator_mean:.1f} ± {imitator_std:.1f} ({ratio:.1%} of the expert)")
-    print(f"Saved the imitator to {imitator.save_to_file(args.output)}")
+    print(f"Saved the imitator to {imitator.save_to_file(args.output)[0]}")
     if not args.quick and ratio < 0.95:
         print("BC reached less than 95 % of the expert's return.", file=sys.stderr)
         return 1

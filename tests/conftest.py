@@ -44,8 +44,8 @@ class CartPoleExpert(BaseAgent):
         observations = np.asarray(observations)
         return (observations[:, 2] + 0.5 * observations[:, 3] > 0).astype(np.int64)
 
-    def save_to_file(self, file_path: str | os.PathLike[str]) -> Path:
-        return atomic_write_text(file_path, json.dumps({"policy": "cartpole-angle-expert"}))
+    def save_to_file(self, file_path: str | os.PathLike[str]) -> list[Path]:
+        return [atomic_write_text(file_path, json.dumps({"policy": "cartpole-angle-expert"}))]
 
     def load_from_file(self, file_path: str | os.PathLike[str], algorithm_parameters: dict | None = None) -> None:
         require_existing_file(file_path, "expert file")

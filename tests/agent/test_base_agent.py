@@ -25,9 +25,9 @@ class EchoAgent(BaseAgent):
             return np.asarray(observation["a"].sum() + observation["b"].sum())
         return np.asarray(np.sum(observation))
 
-    def save_to_file(self, file_path: str | os.PathLike[str]) -> Path:
+    def save_to_file(self, file_path: str | os.PathLike[str]) -> list[Path]:
         Path(file_path).write_text("echo")
-        return Path(file_path)
+        return [Path(file_path)]
 
     def load_from_file(self, file_path: str | os.PathLike[str], algorithm_parameters: dict | None = None) -> None:
         self.loaded.append(Path(file_path))
@@ -68,7 +68,7 @@ def test_algorithm_parameters_are_copied_and_validated():
     assert agent.algorithm_parameters == {"learning_rate": 0.1}
     assert EchoAgent().algorithm_parameters == {}
     assert agent.algorithm_class == "echo"
-    with pytest.raises(TypeError, match="algorithm_parameters must be a dict of constructor arguments, got list"):
+    with pytest.raises(TypeError, match="algorithm_parameters must be a dict of keyword arguments .*got list"):
         EchoAgent([("learning_rate", 0.1)])  # type: ignore[arg-type]
 
 

@@ -35,7 +35,7 @@ class CountingAgent(BaseAgent):
         self.batch_sizes.append(len(observations))
         return (observations[:, 2] + 0.1 * observations[:, 3] > 0).astype(np.int64)
 
-    def save_to_file(self, file_path: str | os.PathLike[str]) -> Path:
+    def save_to_file(self, file_path: str | os.PathLike[str]) -> list[Path]:
         raise NotImplementedError
 
     def load_from_file(self, file_path: str | os.PathLike[str], algorithm_parameters: dict | None = None) -> None:
@@ -53,7 +53,7 @@ class MinimalAgent(BaseAgent):
         self.single_calls += 1
         return int(observation[2] > 0)
 
-    def save_to_file(self, file_path: str | os.PathLike[str]) -> Path:
+    def save_to_file(self, file_path: str | os.PathLike[str]) -> list[Path]:
         raise NotImplementedError
 
     def load_from_file(self, file_path: str | os.PathLike[str], algorithm_parameters: dict | None = None) -> None:
@@ -247,7 +247,7 @@ def test_non_positive_or_non_int_episode_count_is_rejected(bad):
 
 def test_bad_parallel_count_and_bad_environment_are_rejected():
     for bad in (0, 2.5, True):
-        with pytest.raises(ValueError, match=f"max_parallel_environments must be an int >= 1, got {bad}"):
+        with pytest.raises(ValueError, match=f"max_parallel_environments must be a positive int, got {bad}"):
             CountingAgent().evaluate("CartPole-v1", 2, progress_bar=False, max_parallel_environments=bad)
     with pytest.raises(ValueError, match="VecEnv resets itself.*Pass seeds as a single int"):
         CountingAgent().evaluate(DummyVecEnv([lambda: gym.make("CartPole-v1")]), 2, seeds=[1, 2], progress_bar=False)

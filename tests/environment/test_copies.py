@@ -9,10 +9,10 @@ from gymnasium.wrappers import TransformReward
 from stable_baselines3.common.monitor import Monitor
 
 from rl_framework.environment.copies import (
+    as_env,
     copy_factories,
     environment_copies,
     is_wrapped_with,
-    make_env,
     spec_copyable,
 )
 
@@ -69,17 +69,17 @@ def test_spec_copies_rebuild_the_same_wrappers():
     assert copy.spec.max_episode_steps == 7
 
 
-def test_make_env():
+def test_as_env():
     env = gym.make("CartPole-v1")
-    assert make_env(env) == (env, False)
-    made, made_here = make_env("CartPole-v1")
+    assert as_env(env) == (env, False)
+    made, made_here = as_env("CartPole-v1")
     assert made_here and made.spec.id == "CartPole-v1"
-    made, made_here = make_env(TrackedEnv)
+    made, made_here = as_env(TrackedEnv)
     assert made_here and isinstance(made, TrackedEnv)
     with pytest.raises(TypeError, match="returned int, not a gymnasium.Env"):
-        make_env(lambda: 3)
+        as_env(lambda: 3)
     with pytest.raises(TypeError, match="Cannot use float as an environment. Pass a gymnasium.Env, an env id"):
-        make_env(1.5)
+        as_env(1.5)
 
 
 def test_copy_factories_for_each_input_form():

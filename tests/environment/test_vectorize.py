@@ -8,9 +8,9 @@ from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.vec_env import DummyVecEnv
 
 from rl_framework.environment.vectorize import (
+    build_vec_env,
     check_spaces_match,
     close_training_environments,
-    make_vec_env,
     to_factories,
 )
 
@@ -35,7 +35,7 @@ class OpaqueWrapper(gym.Wrapper):
     ],
 )
 def test_every_form_becomes_a_monitored_dummy_vec_env(environments, n_envs, expected):
-    vec_env = make_vec_env(environments(), n_envs=n_envs)
+    vec_env = build_vec_env(environments(), n_envs=n_envs)
     try:
         assert isinstance(vec_env, DummyVecEnv)
         assert vec_env.num_envs == expected
@@ -46,34 +46,34 @@ def test_every_form_becomes_a_monitored_dummy_vec_env(environments, n_envs, expe
 
 def test_user_vec_env_is_used_as_is():
     vec_env = DummyVecEnv([lambda: gym.make("CartPole-v1")])
-    assert make_vec_env(vec_env, n_envs=4) is vec_env
+    assert build_vec_env(vec_env, n_envs=4) is vec_env
 
 
 def test_existing_monitor_is_not_doubled():
     monitored = Monitor(gym.make("CartPole-v1"))
-    vec_env = make_vec_env(monitored)
+    vec_env = build_vec_env(monitored)
     assert vec_env.envs[0] is monitored
 
 
 def test_bad_arguments():
     with pytest.raises(ValueError, match="vectorization must be 'dummy' or 'subprocess', got 'ray'"):
-        make_vec_env("CartPole-v1", vectorization="ray")  # type: ignore[arg-type]
+        build_vec_env("CartPole-v1", vectorization="ray")  # type: ignore[arg-type]
     for bad in (0, -1, 1.0, True):
         with pytest.raises(ValueError, match="n_envs must be a positive int"):
             to_factories("CartPole-v1", bad)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="empty list"):
-        make_vec_env([])
+        build_vec_env([])
     with pytest.raises(TypeError, match="Cannot use int as an environment"):
-        make_vec_env(7)
+        build_vec_env(7)
     with pytest.raises(ValueError, match="Cannot make 2 copies of this environment instance.*factory"):
-        make_vec_env(OpaqueWrapper(gym.make("CartPole-v1")), n_envs=2)
+        build_vec_env(OpaqueWrapper(gym.make("CartPole-v1")), n_envs=2)
 
 
 def test_different_spaces_are_rejected():
     with pytest.raises(ValueError, match=r"different observation_spaces: env 0 has Box.*env 1 has Box.*\(6,\)"):
-        make_vec_env([gym.make("CartPole-v1"), gym.make("Acrobot-v1")])
+        build_vec_env([gym.make("CartPole-v1"), gym.make("Acrobot-v1")])
     with pytest.raises(ValueError, match="different action_spaces.*env 1 has Discrete"):
-        make_vec_env(["CartPole-v1", lambda: OtherActions(gym.make("CartPole-v1"))])
+        build_vec_env(["CartPole-v1", lambda: OtherActions(gym.make("CartPole-v1"))])
 
 
 class OtherActions(gym.ActionWrapper):
@@ -111,14 +111,14 @@ class _CloseCounting(gym.Wrapper):
 def test_training_closes_what_it_made_but_not_the_users_envs():
     _CloseCounting.closed = 0
     user_env = _CloseCounting(gym.make("CartPole-v1"))
-    vec_env = make_vec_env([user_env, lambda: _CloseCounting(gym.make("CartPole-v1"))])
+    vec_env = build_vec_env([user_env, lambda: _CloseCounting(gym.make("CartPole-v1"))])
     close_training_environments(vec_env, [user_env, "unused"])
     assert _CloseCounting.closed == 1  # only the factory-made env
 
     user_vec_env = DummyVecEnv([lambda: _CloseCounting(gym.make("CartPole-v1"))])
-    close_training_environments(make_vec_env(user_vec_env), user_vec_env)
+    close_training_environments(build_vec_env(user_vec_env), user_vec_env)
     assert _CloseCounting.closed == 1  # the user's VecEnv stays open
 
-    made = make_vec_env(lambda: _CloseCounting(gym.make("CartPole-v1")), n_envs=2)
+    made = build_vec_env(lambda: _CloseCounting(gym.make("CartPole-v1")), n_envs=2)
     close_training_environments(made, "factory")
     assert _CloseCounting.closed == 3

@@ -1,36 +1,17 @@
 """Agents: the abstract bases and the ready-made implementations.
 
-``ImitationAgent`` and ``EpisodeSequence`` import the ``imitation`` library, so they load on
-first access rather than with ``import rl_framework``.
+``ImitationAgent`` imports the ``imitation`` library, so it loads on first access rather than
+with ``import rl_framework.agent``.
 """
-
-from typing import Any
 
 from rl_framework.agent.base_agent import BaseAgent
 from rl_framework.agent.evaluation import EvaluationResult
-from rl_framework.agent.il_agent import ILAgent
+from rl_framework.agent.imitation_learning_agent import ILAgent
 from rl_framework.agent.reinforcement.stable_baselines import StableBaselinesAgent
-from rl_framework.agent.rl_agent import RLAgent
+from rl_framework.agent.reinforcement_learning_agent import RLAgent
+from rl_framework.util.lazy import lazy_exports
 
-_LAZY = {
-    "ImitationAgent": "rl_framework.agent.imitation.imitation_agent",
-    "EpisodeSequence": "rl_framework.agent.imitation.episode_sequence",
-}
+_LAZY = {"ImitationAgent": "rl_framework.agent.imitation.imitation.imitation"}
 
-__all__ = [
-    "BaseAgent",
-    "EpisodeSequence",
-    "EvaluationResult",
-    "ILAgent",
-    "ImitationAgent",
-    "RLAgent",
-    "StableBaselinesAgent",
-]
-
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        import importlib
-
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'rl_framework.agent' has no attribute '{name}'")
+__all__ = ["BaseAgent", "EvaluationResult", "ILAgent", "ImitationAgent", "RLAgent", "StableBaselinesAgent"]
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals())

@@ -8,19 +8,19 @@ policy once per step for the whole batch instead of once per environment.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
-import torch
 from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.vec_env import VecEnv, VecMonitor, VecNormalize, is_vecenv_wrapped
 from tqdm.auto import tqdm
 
 from rl_framework.environment.copies import environment_copies, is_wrapped_with
+from rl_framework.util.checks import positive_int
+from rl_framework.util.threads import resolve_torch_threads, torch_threads
 
 EvaluationEnvironment = gym.Env | str | Callable[[], gym.Env] | Sequence[Any] | VecEnv
 BatchPolicy = Callable[..., np.ndarray]
@@ -88,15 +88,8 @@ def evaluate_agent(
 
     See ``BaseAgent.evaluate`` for the meaning of the arguments.
     """
-    if isinstance(n_eval_episodes, bool) or not isinstance(n_eval_episodes, (int, np.integer)) or n_eval_episodes < 1:
-        raise ValueError(f"n_eval_episodes must be a positive int, got {n_eval_episodes!r}.")
-    if (
-        isinstance(max_parallel_environments, bool)
-        or not isinstance(max_parallel_environments, (int, np.integer))
-        or max_parallel_environments < 1
-    ):
-        raise ValueError(f"max_parallel_environments must be an int >= 1, got {max_parallel_environments!r}.")
-    n_episodes = int(n_eval_episodes)
+    n_episodes = positive_int(n_eval_episodes, "n_eval_episodes")
+    max_parallel_environments = positive_int(max_parallel_environments, "max_parallel_environments")
     seed_per_episode = episode_seeds(seeds, n_episodes)
     if isinstance(environment, VecEnv) and not (seeds is None or isinstance(seeds, (int, np.integer))):
         raise ValueError(
@@ -105,30 +98,13 @@ def evaluate_agent(
         )
     with (
         tqdm(total=n_episodes, desc="Evaluating", unit="episode", disable=not progress_bar) as bar,
-        one_torch_thread(),
+        torch_threads(resolve_torch_threads(None, small_policy=True)),
     ):
         if isinstance(environment, VecEnv):
             return _evaluate_vec_env(act, environment, n_episodes, seed_per_episode[0], deterministic, bar)
         n_copies = min(n_episodes, max_parallel_environments)
         with environment_copies(environment, n_copies) as envs:
             return _evaluate_env_list(act, envs, seed_per_episode, deterministic, bar)
-
-
-@contextlib.contextmanager
-def one_torch_thread() -> Iterator[None]:
-    """Run the body with torch on one intra-op thread, then restore the previous setting.
-
-    Evaluation alternates tiny policy calls with Python environment steps. For such calls torch's
-    thread hand-offs cost more than they save, and on a busy machine (more runnable threads than
-    cores) they collapse: measured here, 100 CartPole episodes took 1.5-12 s with torch's default
-    threads beside another busy process and 0.26-0.29 s with one thread.
-    """
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
 
 
 def stack_observations(observations: Sequence[Any]) -> Any:

@@ -32,7 +32,7 @@ def spec_copyable(env: gym.Env) -> bool:
     return all(wrapper.kwargs is not None for wrapper in getattr(spec, "additional_wrappers", ()))
 
 
-def make_env(entry: Any) -> tuple[gym.Env, bool]:
+def as_env(entry: Any) -> tuple[gym.Env, bool]:
     """Turn one environment entry into an env; return ``(env, made_here)``.
 
     :param entry: a gymnasium env, an env id string, or a zero-argument factory.
@@ -87,7 +87,7 @@ def environment_copies(environment: Any, n_copies: int) -> Iterator[list[gym.Env
                 raise ValueError("The list of environments is empty: pass at least one environment.")
             envs = []
             for entry in environment:
-                env, made_here = make_env(entry)
+                env, made_here = as_env(entry)
                 envs.append(env)
                 if made_here:
                     made.append(env)
@@ -95,9 +95,9 @@ def environment_copies(environment: Any, n_copies: int) -> Iterator[list[gym.Env
             is_instance = isinstance(environment, gym.Env)
             copies = copy_factories(environment, n_copies - 1 if is_instance else n_copies)
             if copies is None and not is_instance:
-                make_env(environment)  # raises the TypeError that names what is accepted
+                as_env(environment)  # raises the TypeError that names what is accepted
             for factory in copies or []:
-                made.append(make_env(factory)[0])  # appended one by one: all made so far get closed on error
+                made.append(as_env(factory)[0])  # appended one by one: all made so far get closed on error
             envs = [environment, *made] if is_instance else list(made)
         yield envs
     finally:

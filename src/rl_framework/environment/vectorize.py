@@ -9,35 +9,44 @@ import gymnasium as gym
 from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv
 
-from rl_framework.environment.copies import copy_factories, is_wrapped_with, make_env
+from rl_framework.environment.copies import as_env, copy_factories, is_wrapped_with
+from rl_framework.util.checks import positive_int
 
 Vectorization = Literal["dummy", "subprocess"]
-TrainingEnvironments = Any  # gym.Env | str | factory | list of those | VecEnv
+#: One environment as users pass it: an env, a registered env id, or a zero-argument factory.
+EnvironmentEntry = gym.Env | str | Callable[[], gym.Env]
+#: Everything ``train`` accepts as ``training_environments``.
+TrainingEnvironments = EnvironmentEntry | Sequence[EnvironmentEntry] | VecEnv
+#: A per-environment wrapper hook (e.g. imitation's ``RolloutInfoWrapper``), applied inside the Monitor.
+EnvironmentWrapper = Callable[[gym.Env], gym.Env]
 
 
-def _monitored(entry: Any) -> Callable[[], gym.Env]:
-    """Factory that builds ``entry`` and puts a Monitor on it (SB3 reads episode stats from it)."""
+def _monitored(entry: Any, wrapper: EnvironmentWrapper | None = None) -> Callable[[], gym.Env]:
+    """Factory that builds ``entry``, applies ``wrapper`` and puts a Monitor on it (SB3 reads episode stats)."""
 
     def build() -> gym.Env:
-        env, _ = make_env(entry)
+        env, _ = as_env(entry)
+        if wrapper is not None:
+            env = wrapper(env)
         return env if is_wrapped_with(env, Monitor) else Monitor(env)
 
     return build
 
 
-def to_factories(training_environments: TrainingEnvironments, n_envs: int) -> list[Callable[[], gym.Env]]:
-    """Expand the accepted input forms into one factory per environment.
+def to_factories(
+    training_environments: TrainingEnvironments, n_envs: int, wrapper: EnvironmentWrapper | None = None
+) -> list[Callable[[], gym.Env]]:
+    """Expand the accepted input forms into one monitored factory per environment.
 
     :raises ValueError: when ``n_envs`` copies are asked of an env that cannot be copied.
     """
-    if isinstance(n_envs, bool) or not isinstance(n_envs, int) or n_envs < 1:
-        raise ValueError(f"n_envs must be a positive int, got {n_envs!r}.")
+    n_envs = positive_int(n_envs, "n_envs")
     if isinstance(training_environments, Sequence) and not isinstance(training_environments, str):
         if len(training_environments) == 0:
             raise ValueError("training_environments is an empty list: pass at least one environment.")
-        return [_monitored(entry) for entry in training_environments]
+        return [_monitored(entry, wrapper) for entry in training_environments]
     if isinstance(training_environments, gym.Env) and n_envs == 1:
-        return [_monitored(training_environments)]
+        return [_monitored(training_environments, wrapper)]
     factories = copy_factories(training_environments, n_envs)
     if factories is None:
         if isinstance(training_environments, gym.Env):
@@ -45,27 +54,29 @@ def to_factories(training_environments: TrainingEnvironments, n_envs: int) -> li
                 f"Cannot make {n_envs} copies of this environment instance (it has no re-makeable spec). "
                 f"Pass an env id, a factory, or a list of {n_envs} environments instead."
             )
-        make_env(training_environments)  # raises the TypeError naming accepted inputs
-    return [_monitored(factory) for factory in factories or []]
+        as_env(training_environments)  # raises the TypeError naming accepted inputs
+    return [_monitored(factory, wrapper) for factory in factories or []]
 
 
-def make_vec_env(
+def build_vec_env(
     training_environments: TrainingEnvironments,
     n_envs: int = 1,
     vectorization: Vectorization = "dummy",
+    wrapper: EnvironmentWrapper | None = None,
 ) -> VecEnv:
     """Build one VecEnv from ``training_environments`` and check all its envs share their spaces.
 
     :param training_environments: a VecEnv (used as is), an env, env id, factory, or a list of envs/factories.
     :param n_envs: number of copies for an env id, a factory or a copyable env.
     :param vectorization: ``"dummy"`` (in-process, default) or ``"subprocess"`` (one process per env).
+    :param wrapper: applied to every environment built here (not to a given VecEnv).
     :return: the VecEnv.
     """
     if isinstance(training_environments, VecEnv):
         return training_environments
     if vectorization not in ("dummy", "subprocess"):
         raise ValueError(f"vectorization must be 'dummy' or 'subprocess', got {vectorization!r}.")
-    factories = to_factories(training_environments, n_envs)
+    factories = to_factories(training_environments, n_envs, wrapper)
     vec_env: VecEnv = DummyVecEnv(factories) if vectorization == "dummy" else SubprocVecEnv(factories)
     try:
         check_same_spaces(vec_env)
@@ -111,7 +122,7 @@ def check_spaces_match(
 
 
 def close_training_environments(vec_env: VecEnv, training_environments: TrainingEnvironments) -> None:
-    """Close what ``make_vec_env`` built for training, but never the user's own objects.
+    """Close what ``build_vec_env`` built for training, but never the user's own objects.
 
     A VecEnv the user passed stays open, and so do env instances the user passed (they run
     inside an in-process ``DummyVecEnv``); copies, subprocesses and envs made from ids or

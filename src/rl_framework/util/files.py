@@ -1,9 +1,10 @@
-"""Atomic file writing: the one place in the library that puts bytes on disk."""
+"""Atomic file and folder writing: a save either completes or leaves the old content untouched."""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -87,3 +88,49 @@ def require_existing_file(file_path: str | os.PathLike[str], what: str = "file")
     if not path.is_file():
         raise FileNotFoundError(f"No {what} at '{path}'. Check the path (or save/download the {what} first).")
     return path
+
+
+@contextlib.contextmanager
+def atomic_directory(
+    folder: str | os.PathLike[str], may_replace: Callable[[Path], bool], kind: str = "a folder of this kind"
+) -> Iterator[Path]:
+    """Yield an empty temporary folder beside ``folder``; on success it replaces ``folder``.
+
+    Like ``atomic_path`` for a whole folder: if the body raises, the temporary folder is deleted
+    and ``folder`` is left as it was. An existing ``folder`` is replaced only when
+    ``may_replace(folder)`` says so, so a wrong path can never wipe unrelated files.
+
+    :param folder: the final folder; its parent is created if needed.
+    :param may_replace: decides whether an existing ``folder`` may be replaced.
+    :param kind: what ``may_replace`` accepts, for the message (e.g. "a trajectory dataset").
+    :return: (yielded) the temporary folder the caller must fill.
+    :raises ValueError: if ``folder`` is a file, or an existing folder that ``may_replace`` refuses.
+    """
+    target = Path(folder)
+    if target.exists() and not (target.is_dir() and may_replace(target)):
+        what = "a file" if target.is_file() else f"a folder that is not {kind}"
+        raise ValueError(f"Refusing to overwrite '{target}': it is {what}. Choose a new folder path.")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temporary = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+    try:
+        yield temporary
+        _swap_into_place(temporary, target)
+    except BaseException:
+        shutil.rmtree(temporary, ignore_errors=True)
+        raise
+
+
+def _swap_into_place(temporary: Path, target: Path) -> None:
+    """Rename ``temporary`` onto ``target``; an old ``target`` is moved aside first and removed after."""
+    if not target.exists():
+        os.replace(temporary, target)
+        return
+    retired = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".old", dir=target.parent))
+    retired.rmdir()  # only the unique name is needed: rename refuses to replace a non-empty folder
+    os.replace(target, retired)
+    try:
+        os.replace(temporary, target)
+    except BaseException:
+        os.replace(retired, target)
+        raise
+    shutil.rmtree(retired, ignore_errors=True)

@@ -15,6 +15,7 @@ from typing import Any, Protocol
 import gymnasium as gym
 import numpy as np
 
+from rl_framework.util.checks import optional_positive_int, positive_number
 from rl_framework.util.files import atomic_path
 
 
@@ -79,10 +80,8 @@ def _check_limits(n_steps: int | None, n_episodes: int | None, fps: float) -> No
     if n_steps is None and n_episodes is None:
         raise ValueError("record_video needs a length: pass n_steps=... and/or n_episodes=....")
     for name, value in (("n_steps", n_steps), ("n_episodes", n_episodes)):
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
-            raise ValueError(f"{name} must be a positive int or None, got {value!r}.")
-    if isinstance(fps, bool) or not isinstance(fps, (int, float)) or fps <= 0:
-        raise ValueError(f"fps must be a positive number, got {fps!r}.")
+        optional_positive_int(value, name)
+    positive_number(fps, "fps")
 
 
 def _recording_environment(environment: gym.Env | str) -> gym.Env:

@@ -8,7 +8,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-from rl_framework.agent import EpisodeSequence
+from rl_framework.data import EpisodeSequence
 
 #: PPO settings for learners inside GAIL, AIRL and Density: one rollout + update in milliseconds.
 TINY_LEARNER = {"n_steps": 32, "batch_size": 32, "n_epochs": 1, "device": "cpu"}

@@ -167,7 +167,7 @@ def test_bad_upload_configs_and_arguments_are_rejected(tmp_path) -> None:
         ClearMLUploadConfig(project_name="")
     with pytest.raises(ValueError, match="artifact_name 'metadata' is taken"):
         ClearMLUploadConfig(artifact_name="metadata")
-    with pytest.raises(ValueError, match="n_eval_episodes must be >= 1"):
+    with pytest.raises(ValueError, match="n_eval_episodes must be a positive int"):
         ClearMLUploadConfig(n_eval_episodes=0)
     with pytest.raises(ValueError, match="checkpoint_frequency must be an int >= 0"):
         ClearMLConnector(checkpoint_frequency=1.5)  # type: ignore[arg-type]

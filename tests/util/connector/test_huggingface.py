@@ -216,7 +216,7 @@ def test_normalizer_travels_with_the_agent_and_stale_companions_are_removed(
 
     restored = StableBaselinesAgent("PPO")
     restored.download(HuggingFaceConnector(download_config=HuggingFaceDownloadConfig(REPO, AGENT_FILE)))
-    assert restored.observation_normalizer is not None
+    assert restored.normalizer.statistics is not None
     batch = observations()
     np.testing.assert_array_equal(
         restored.choose_actions(batch, deterministic=True), normalized.choose_actions(batch, deterministic=True)
@@ -308,7 +308,7 @@ def test_token_from_environment_and_from_stored_login(
     import huggingface_hub.constants as constants
 
     monkeypatch.setenv("HF_TOKEN", TOKEN)
-    assert fast_connector(token=None).check_token() == "alice"
+    assert fast_connector(token=None).authenticated_user() == "alice"
     monkeypatch.delenv("HF_TOKEN")
     Path(constants.HF_TOKEN_PATH).parent.mkdir(parents=True, exist_ok=True)
     Path(constants.HF_TOKEN_PATH).write_text(OTHER_TOKEN)
@@ -431,8 +431,8 @@ def test_download_errors_name_the_problem(
         ({"environment_name": ""}, "environment_name must be a non-empty string"),
         ({"environment_name": "Cart Pole"}, "environment id without spaces"),
         ({"model_architecture": " "}, "model_architecture must be a non-empty string"),
-        ({"n_eval_episodes": 0}, "n_eval_episodes must be an int >= 1, got 0"),
-        ({"video_length": True}, "video_length must be an int >= 1, got True"),
+        ({"n_eval_episodes": 0}, "n_eval_episodes must be a positive int, got 0"),
+        ({"video_length": True}, "video_length must be a positive int, got True"),
         ({"model_name": "dir/agent"}, "model_name must be a plain file stem"),
     ],
 )

@@ -148,12 +148,12 @@ def test_bad_agent_names_are_rejected(name) -> None:
 
 @pytest.mark.parametrize("version", [0, -1, "v2", "newest", True, 1.0])
 def test_bad_versions_are_rejected(version) -> None:
-    with pytest.raises(ValueError, match="version must be an int >= 1 or 'latest'"):
+    with pytest.raises(ValueError, match="version must be a positive int \(or 'latest'\)"):
         LocalDownloadConfig("a", version)
 
 
 def test_bad_connector_arguments_are_rejected(tmp_path) -> None:
-    with pytest.raises(ValueError, match="video_length must be >= 1"):
+    with pytest.raises(ValueError, match="video_length must be a positive int"):
         LocalUploadConfig(agent_name="a", video_length=0)
     with pytest.raises(ValueError, match="checkpoint_frequency must be an int >= 0"):
         LocalConnector(checkpoint_frequency=-5)

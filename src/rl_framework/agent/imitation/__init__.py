@@ -1,23 +1,15 @@
-"""Imitation-learning agents and their data (imports the ``imitation`` library).
+"""Imitation-learning backends: ``imitation/`` (the imitation library: BC, DAgger, GAIL, AIRL, SQIL, Density).
 
-Names load on first access, so ``import rl_framework.agent.imitation.<module>`` stays cheap.
+Each backend is a subpackage with its own agent; names load on first access, so importing this
+package imports no backend library.
 """
 
-from typing import Any
+from rl_framework.util.lazy import lazy_exports
 
 _LAZY = {
-    "EpisodeSequence": "rl_framework.agent.imitation.episode_sequence",
-    "ImitationAgent": "rl_framework.agent.imitation.imitation_agent",
-    "IMITATION_ALGORITHMS": "rl_framework.agent.imitation.algorithms",
-    "SQIL": "rl_framework.agent.imitation.sqil",
+    "ImitationAgent": "rl_framework.agent.imitation.imitation.imitation",
+    "IMITATION_ALGORITHMS": "rl_framework.agent.imitation.imitation.algorithms",
+    "SQIL": "rl_framework.agent.imitation.imitation.sqil",
 }
-
 __all__ = sorted(_LAZY)
-
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        import importlib
-
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'rl_framework.agent.imitation' has no attribute '{name}'")
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals())

@@ -7,11 +7,11 @@ on first access, so importing this package never imports a backend's SDK.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from rl_framework.util.connector.base import Connector
 from rl_framework.util.connector.bundle import UploadOptions
+from rl_framework.util.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from rl_framework.util.connector.clearml import ClearMLConnector, ClearMLDownloadConfig, ClearMLUploadConfig
@@ -46,16 +46,4 @@ __all__ = [
     "HuggingFaceDownloadConfig",
 ]
 
-
-def __getattr__(name: str) -> Any:
-    """Import a connector class on first access (PEP 562)."""
-    module_name = _LAZY_NAMES.get(name)
-    if module_name is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module_name), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY_NAMES, globals())

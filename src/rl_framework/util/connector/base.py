@@ -3,13 +3,36 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from abc import ABC, abstractmethod
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol, runtime_checkable
 
-if TYPE_CHECKING:
-    from rl_framework.agent.base_agent import BaseAgent
+from rl_framework.util.checks import non_negative_int
+
+
+@runtime_checkable
+class ShareableAgent(Protocol):
+    """What a connector needs of an agent; every ``ShareableAgent`` has it, so connectors never import ``agent``."""
+
+    algorithm_class: Any
+    algorithm_parameters: dict[str, Any]
+
+    @property
+    def algorithm_name(self) -> str:
+        """The algorithm's name (``"PPO"``), for metadata and model cards."""
+
+    def save_to_file(self, file_path: str | os.PathLike[str]) -> list[Path]:
+        """Save the agent; return every file written (the agent file first)."""
+
+    def choose_action(self, observation: Any, deterministic: bool = False) -> Any:
+        """Act on one observation (what replay videos call)."""
+
+    def evaluate_episodes(
+        self, evaluation_environment: Any, n_eval_episodes: int = 10, *args: Any, **kwargs: Any
+    ) -> Any:
+        """Evaluate the agent; return an ``EvaluationResult``."""
 
 
 class Connector(ABC):
@@ -25,13 +48,7 @@ class Connector(ABC):
 
     def __init__(self, checkpoint_frequency: int = 0) -> None:
         """:param checkpoint_frequency: environment steps between checkpoints during training; 0 disables them."""
-        if (
-            isinstance(checkpoint_frequency, bool)
-            or not isinstance(checkpoint_frequency, int)
-            or checkpoint_frequency < 0
-        ):
-            raise ValueError(f"checkpoint_frequency must be an int >= 0 (0 = off), got {checkpoint_frequency!r}.")
-        self.checkpoint_frequency = checkpoint_frequency
+        self.checkpoint_frequency = non_negative_int(checkpoint_frequency, "checkpoint_frequency", "0 = off")
 
     def check_access(self) -> None:  # noqa: B027 - a hook with a no-op default, like SB3's callbacks
         """Raise if a later upload is bound to fail (e.g. a missing token); called before training starts.
@@ -42,7 +59,7 @@ class Connector(ABC):
     @abstractmethod
     def upload(
         self,
-        agent: BaseAgent,
+        agent: ShareableAgent,
         evaluation_environment: Any | None = None,
         video_recording_environment: Any | None = None,
     ) -> str:
@@ -63,7 +80,7 @@ class Connector(ABC):
         """Record one scalar metric (e.g. ``"episode/return"``) at ``timestep``."""
 
     @abstractmethod
-    def save_checkpoint(self, agent: BaseAgent, timestep: int) -> None:
+    def save_checkpoint(self, agent: ShareableAgent, timestep: int) -> None:
         """Store a checkpoint of ``agent`` taken at ``timestep``."""
 
 

@@ -10,16 +10,17 @@ import hashlib
 import json
 import platform
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib import metadata as package_metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from rl_framework.util.checks import positive_int
 from rl_framework.util.files import atomic_write_text
 
 if TYPE_CHECKING:
-    from rl_framework.agent.base_agent import BaseAgent
     from rl_framework.agent.evaluation import EvaluationResult
+    from rl_framework.util.connector.base import ShareableAgent
 
 #: Libraries whose versions go into ``metadata.json``.
 RECORDED_LIBRARIES = ("rl_framework", "stable-baselines3", "imitation", "gymnasium", "torch", "numpy")
@@ -50,8 +51,7 @@ class UploadOptions:
         if not self.agent_file_name or "/" in self.agent_file_name or "\\" in self.agent_file_name:
             raise ValueError(f"agent_file_name must be a plain file name, got {self.agent_file_name!r}.")
         for name in ("n_eval_episodes", "video_length", "video_fps"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}.")
+            positive_int(getattr(self, name), name)
 
 
 @dataclass(frozen=True)
@@ -59,18 +59,28 @@ class AgentBundle:
     """The files of one upload, all inside ``folder``.
 
     :param folder: the folder holding every file of the bundle.
-    :param agent_file: the saved agent (companion files such as normaliser statistics lie beside it).
+    :param agent_files: what the agent's ``save_to_file`` wrote: the agent file first, then its
+        companion files (e.g. normaliser statistics).
     :param metadata: the content of ``metadata.json``.
     :param evaluation: the evaluation result, if an evaluation environment was given.
     :param video_file: the replay video, if a recording environment was given.
     """
 
     folder: Path
-    agent_file: Path
+    agent_files: tuple[Path, ...]
     metadata: dict[str, Any]
     evaluation: EvaluationResult | None = None
     video_file: Path | None = None
-    files: tuple[Path, ...] = field(default=())
+
+    @property
+    def agent_file(self) -> Path:
+        """The agent file itself (the first of ``agent_files``)."""
+        return self.agent_files[0]
+
+    @property
+    def companion_files(self) -> tuple[Path, ...]:
+        """Files the agent wrote besides its agent file."""
+        return self.agent_files[1:]
 
 
 def sha256_of(file_path: Path) -> str:
@@ -108,7 +118,7 @@ def environment_name(environment: Any) -> str | None:
 
 
 def bundle_agent(
-    agent: BaseAgent,
+    agent: ShareableAgent,
     folder: Path,
     options: UploadOptions,
     evaluation_environment: Any | None = None,
@@ -124,7 +134,8 @@ def bundle_agent(
     :return: the bundle.
     """
     folder.mkdir(parents=True, exist_ok=True)
-    agent_file = agent.save_to_file(folder / options.agent_file_name)
+    agent_files = saved_files(agent.save_to_file(folder / options.agent_file_name), folder, type(agent).__name__)
+    agent_file = agent_files[0]
     evaluation = None
     if evaluation_environment is not None:
         evaluation = agent.evaluate_episodes(
@@ -148,11 +159,12 @@ def bundle_agent(
         )
     metadata: dict[str, Any] = {
         "agent_class": type(agent).__name__,
-        "algorithm": getattr(agent.algorithm_class, "__name__", str(agent.algorithm_class)),
+        "algorithm": agent.algorithm_name if agent.algorithm_class is not None else None,
         "algorithm_parameters": _jsonable(agent.algorithm_parameters),
         "environment": environment_name(evaluation_environment) or environment_name(video_recording_environment),
         "agent_file": agent_file.name,
         "sha256": sha256_of(agent_file),
+        "files": {path.name: sha256_of(path) for path in agent_files},
         "library_versions": library_versions(),
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
@@ -165,8 +177,29 @@ def bundle_agent(
             "is_deterministic": options.deterministic_evaluation,
         }
     atomic_write_text(folder / METADATA_FILE, json.dumps(metadata, indent=2))
-    files = tuple(sorted(path for path in folder.iterdir() if path.is_file()))
-    return AgentBundle(folder, agent_file, metadata, evaluation, video_file, files)
+    return AgentBundle(folder, agent_files, metadata, evaluation, video_file)
+
+
+def saved_files(returned: Any, folder: Path, agent_class: str) -> tuple[Path, ...]:
+    """Check what ``save_to_file`` returned: a non-empty list of files it wrote inside ``folder``.
+
+    :raises TypeError: naming the contract when an agent's ``save_to_file`` returns anything else.
+    """
+    paths = [returned] if isinstance(returned, Path) else returned
+    valid = isinstance(paths, (list, tuple)) and len(paths) > 0 and all(isinstance(path, Path) for path in paths)
+    if not valid:
+        raise TypeError(
+            f"{agent_class}.save_to_file returned {returned!r}; it must return the list of files it wrote "
+            f"(agent file first), e.g. `return [atomic_write_bytes(file_path, data)]`."
+        )
+    resolved = folder.resolve()
+    for path in paths:
+        if not path.is_file() or path.resolve().parent != resolved:
+            raise ValueError(
+                f"{agent_class}.save_to_file reported '{path}', which is not a file it wrote beside the agent file "
+                f"in '{folder}'. Write companion files next to the given file_path."
+            )
+    return tuple(paths)
 
 
 def _jsonable(value: Any) -> Any:

@@ -31,7 +31,7 @@ from rl_framework.util.files import atomic_write_with
 if TYPE_CHECKING:
     from clearml import Task
 
-    from rl_framework.agent.base_agent import BaseAgent
+    from rl_framework.util.connector.base import ShareableAgent
 
 METADATA_ARTIFACT = "metadata"
 #: Task.init settings for tasks the connector creates: no repository detection (it makes
@@ -173,16 +173,16 @@ class ClearMLConnector(Connector):
         self.task.get_logger().report_scalar(title, series or title, value=float(value), iteration=int(timestep))
         self._last_timestep = int(timestep)
 
-    def save_checkpoint(self, agent: BaseAgent, timestep: int) -> None:
+    def save_checkpoint(self, agent: ShareableAgent, timestep: int) -> None:
         """Upload ``agent`` as the artifact ``checkpoint_step_<timestep>``."""
         name = f"checkpoint_step_{timestep}"
         with tempfile.TemporaryDirectory(prefix="rl_framework-checkpoint-") as folder:
-            _upload_agent_files(self.task, agent.save_to_file(Path(folder) / f"{name}.zip"), name)
+            _upload_agent_files(self.task, tuple(agent.save_to_file(Path(folder) / f"{name}.zip")), name)
 
     # -- sharing --------------------------------------------------------------------------
     def upload(
         self,
-        agent: BaseAgent,
+        agent: ShareableAgent,
         evaluation_environment: Any | None = None,
         video_recording_environment: Any | None = None,
     ) -> str:
@@ -203,7 +203,7 @@ class ClearMLConnector(Connector):
             bundle = bundle_agent(agent, Path(folder), config, evaluation_environment, video_recording_environment)
             if bundle.metadata["algorithm_parameters"]:
                 task.connect(bundle.metadata["algorithm_parameters"], name="algorithm_parameters")
-            _upload_agent_files(task, bundle.agent_file, config.artifact_name)
+            _upload_agent_files(task, bundle.agent_files, config.artifact_name)
             task.upload_artifact(METADATA_ARTIFACT, artifact_object=bundle.metadata, wait_on_upload=True)
             logger = task.get_logger()
             for name, value in bundle.metadata.get("evaluation", {}).items():
@@ -242,10 +242,12 @@ class ClearMLConnector(Connector):
         return copies[0]
 
 
-def _upload_agent_files(task: Task, agent_file: Path, name: str) -> None:
-    """Upload ``agent_file`` as artifact ``name`` and its companions (``<stem>.x``) as ``<name>.x``."""
-    for path in sorted(agent_file.parent.glob(f"{agent_file.stem}.*")):
-        key = name if path == agent_file else name + path.name[len(agent_file.stem) :]
+def _upload_agent_files(task: Task, agent_files: tuple[Path, ...], name: str) -> None:
+    """Upload the agent file as artifact ``name`` and each companion ``<stem>.x`` as ``<name>.x``."""
+    agent_file = agent_files[0]
+    for path in agent_files:
+        suffix = path.name[len(agent_file.stem) :] if path.name.startswith(agent_file.stem) else f".{path.name}"
+        key = name if path == agent_file else name + suffix
         task.upload_artifact(key, artifact_object=str(path), wait_on_upload=True)
 
 

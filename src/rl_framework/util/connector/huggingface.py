@@ -19,6 +19,7 @@ from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from rl_framework.util.checks import non_negative_int
 from rl_framework.util.connector.base import METRICS_FILE, Connector, append_metric, check_config_type
 from rl_framework.util.connector.bundle import AgentBundle, bundle_agent
 from rl_framework.util.connector.huggingface_card import RESULTS_FILE, write_hub_files
@@ -27,7 +28,7 @@ from rl_framework.util.connector.huggingface_config import HuggingFaceDownloadCo
 if TYPE_CHECKING:
     from huggingface_hub import HfApi
 
-    from rl_framework.agent.base_agent import BaseAgent
+    from rl_framework.util.connector.base import ShareableAgent
 
 __all__ = ["HuggingFaceConnector", "HuggingFaceDownloadConfig", "HuggingFaceUploadConfig"]
 
@@ -78,8 +79,7 @@ class HuggingFaceConnector(Connector):
         if token is not None and (not isinstance(token, str) or not token.strip() or token != token.strip()):
             # Never echo the value: it may be a real secret with a stray character.
             raise ValueError(f"token must be a non-empty string without surrounding spaces or None. {TOKEN_HELP}")
-        if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
-            raise ValueError(f"max_retries must be an int >= 0, got {max_retries!r}.")
+        max_retries = non_negative_int(max_retries, "max_retries")
         if not isinstance(retry_wait, (int, float)) or retry_wait < 0:
             raise ValueError(f"retry_wait must be a number of seconds >= 0, got {retry_wait!r}.")
         self.upload_config = upload_config
@@ -106,17 +106,20 @@ class HuggingFaceConnector(Connector):
 
     # -- authentication -------------------------------------------------------------------
     def check_access(self) -> None:
-        """Check the token before training when this connector will upload (see ``check_token``)."""
+        """Make sure a token with write access is available and accepted by the Hub (when uploading).
+
+        Called by ``train(..., connector=...)`` before training and by ``upload`` before any
+        evaluation or recording, so a token problem never costs work. A connector without an
+        upload config has nothing to check.
+
+        :raises PermissionError: when no token is found, or the Hub rejects it or it is read-only.
+        """
         if self.upload_config is not None:
-            self.check_token()
+            self.authenticated_user()
 
-    def check_token(self) -> str:
-        """Make sure a token with write access is available and accepted by the Hub.
+    def authenticated_user(self) -> str:
+        """The Hub user name the token belongs to, checking the token has write access.
 
-        Called by ``upload`` before any evaluation or recording, so a token problem never
-        costs work. Call it before a long training run to find out early.
-
-        :return: the user name the token belongs to.
         :raises PermissionError: when no token is found, or the Hub rejects it or it is read-only.
         """
         token, source = self._token_and_source()
@@ -149,7 +152,7 @@ class HuggingFaceConnector(Connector):
     # -- upload ---------------------------------------------------------------------------
     def upload(
         self,
-        agent: BaseAgent,
+        agent: ShareableAgent,
         evaluation_environment: Any | None = None,
         video_recording_environment: Any | None = None,
     ) -> str:
@@ -170,7 +173,7 @@ class HuggingFaceConnector(Connector):
             files are kept and the message names their folder.
         """
         config = _required(self.upload_config, "upload_config", "HuggingFaceUploadConfig(...)")
-        self.check_token()
+        self.check_access()
         api = self._api(self._token_and_source()[0])
         repository_url = self._create_repository(api, config)
         staging = Path(tempfile.mkdtemp(prefix="upload-", dir=self.local_directory))
@@ -216,9 +219,9 @@ class HuggingFaceConnector(Connector):
 
     def _files_to_upload(self, bundle: AgentBundle, config: HuggingFaceUploadConfig) -> dict[str, Path]:
         uploads = {path.name: path for path in _visible_files(bundle.folder)}
-        normalizer = bundle.folder / f"{bundle.agent_file.stem}.vecnormalize.pkl"
-        if normalizer.is_file():
-            uploads[ZOO_NORMALIZER_FILE] = normalizer
+        for companion in bundle.companion_files:
+            if companion.name.endswith(".vecnormalize.pkl"):  # the zoo's name for normaliser statistics
+                uploads[ZOO_NORMALIZER_FILE] = companion
         metrics = self.local_directory / METRICS_FILE
         if config.upload_metrics and metrics.is_file():
             uploads[f"logs/{METRICS_FILE}"] = metrics
@@ -284,7 +287,7 @@ class HuggingFaceConnector(Connector):
         """Append one metric to ``<local_directory>/metrics.jsonl`` (uploaded as ``logs/metrics.jsonl``)."""
         append_metric(self.local_directory / METRICS_FILE, name, value, timestep)
 
-    def save_checkpoint(self, agent: BaseAgent, timestep: int) -> None:
+    def save_checkpoint(self, agent: ShareableAgent, timestep: int) -> None:
         """Save ``agent`` to ``<local_directory>/checkpoints/<model_name>-step-<timestep>.zip``."""
         stem = self.upload_config.model_name if self.upload_config is not None else "agent"
         agent.save_to_file(self.local_directory / CHECKPOINT_FOLDER / f"{stem}-step-{timestep}.zip")

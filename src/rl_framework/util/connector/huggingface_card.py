@@ -109,18 +109,15 @@ def usage_snippet(config: HuggingFaceUploadConfig, agent_class: type, algorithm:
     """Python code that downloads this repository's agent with rl_framework and evaluates it.
 
     :param config: the upload settings (repository, file and environment names).
-    :param agent_class: the agent's class (imported from ``rl_framework.agent`` when exported there).
+    :param agent_class: the agent's class (rl_framework's own agents import from ``rl_framework.agent``).
     :param algorithm: the algorithm name passed to the agent's constructor (``None``: no argument).
     :return: the code.
     """
-    import rl_framework.agent
-
-    public = getattr(rl_framework.agent, agent_class.__name__, None) is agent_class
-    module = "rl_framework.agent" if public else agent_class.__module__
+    module = "rl_framework.agent" if agent_class.__module__.startswith("rl_framework.agent") else agent_class.__module__
     arguments = json.dumps(algorithm) if algorithm else ""
     return (
         f"from {module} import {agent_class.__name__}\n"
-        "from rl_framework.util.connector.huggingface import HuggingFaceConnector, HuggingFaceDownloadConfig\n"
+        "from rl_framework.util.connector import HuggingFaceConnector, HuggingFaceDownloadConfig\n"
         "\n"
         "connector = HuggingFaceConnector(\n"
         "    download_config=HuggingFaceDownloadConfig(\n"
@@ -144,9 +141,9 @@ def model_card(bundle: AgentBundle, config: HuggingFaceUploadConfig, agent_class
     :return: the model card's text.
     """
     name, environment = config.model_architecture, config.environment_name
-    # Agents without an algorithm class (scripted or custom ones) record "None".
+    # Agents without an algorithm class (scripted or custom ones) record None.
     recorded = bundle.metadata.get("algorithm")
-    algorithm = str(recorded) if recorded not in (None, "None") else None
+    algorithm = str(recorded) if recorded else None
     sections = [
         f"---\n{card_metadata(bundle, config, library)}\n---\n",
         f"# **{name}** agent playing **{environment}**\n\n"

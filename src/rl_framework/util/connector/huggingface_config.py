@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from rl_framework.util.checks import positive_int
 from rl_framework.util.connector.bundle import UploadOptions
 
 #: One part of a repository id ("owner" or "name"), as the Hub accepts it.
@@ -134,8 +135,7 @@ class HuggingFaceUploadConfig:
             raise ValueError(f"model_name must be a plain file stem without '/', got {self.model_name!r}.")
         for name in ("n_eval_episodes", "video_length", "video_fps"):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be an int >= 1, got {value!r}.")
+            positive_int(value, name)
 
     @property
     def agent_file_name(self) -> str:

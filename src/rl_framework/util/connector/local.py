@@ -28,11 +28,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from rl_framework.util.checks import positive_int
 from rl_framework.util.connector.base import METRICS_FILE, Connector, append_metric, check_config_type
 from rl_framework.util.connector.bundle import METADATA_FILE, UploadOptions, bundle_agent, sha256_of
 
 if TYPE_CHECKING:
-    from rl_framework.agent.base_agent import BaseAgent
+    from rl_framework.util.connector.base import ShareableAgent
 
 REGISTRY_ENVIRONMENT_VARIABLE = "RL_FRAMEWORK_REGISTRY"
 DEFAULT_REGISTRY = Path("~/.rl_framework/registry")
@@ -83,9 +84,8 @@ class LocalDownloadConfig:
 
     def __post_init__(self) -> None:
         check_agent_name(self.agent_name)
-        valid_number = isinstance(self.version, int) and not isinstance(self.version, bool) and self.version >= 1
-        if not valid_number and self.version != "latest":
-            raise ValueError(f"version must be an int >= 1 or 'latest', got {self.version!r}.")
+        if self.version != "latest":
+            object.__setattr__(self, "version", positive_int(self.version, "version", "or 'latest'"))
 
 
 class LocalConnector(Connector):
@@ -159,7 +159,7 @@ class LocalConnector(Connector):
         """Append ``{"name", "value", "timestep", "time"}`` as one line to the run's ``metrics.jsonl``."""
         append_metric(self._run_folder() / METRICS_FILE, name, value, timestep)
 
-    def save_checkpoint(self, agent: BaseAgent, timestep: int) -> None:
+    def save_checkpoint(self, agent: ShareableAgent, timestep: int) -> None:
         """Save ``agent`` to the run's ``checkpoints/step_<timestep>.zip``."""
         agent.save_to_file(self._run_folder() / CHECKPOINT_FOLDER / f"step_{timestep}.zip")
 
@@ -174,7 +174,7 @@ class LocalConnector(Connector):
     # -- sharing --------------------------------------------------------------------------
     def upload(
         self,
-        agent: BaseAgent,
+        agent: ShareableAgent,
         evaluation_environment: Any | None = None,
         video_recording_environment: Any | None = None,
     ) -> str:

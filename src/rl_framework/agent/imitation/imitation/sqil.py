@@ -14,7 +14,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import gymnasium as gym
 import numpy as np
@@ -27,9 +27,10 @@ from stable_baselines3.common.policies import BasePolicy
 from stable_baselines3.common.type_aliases import ReplayBufferSamples
 from stable_baselines3.common.vec_env import VecEnv, VecNormalize
 
-from rl_framework.agent.imitation.training import build_learner
+from rl_framework.agent.imitation.imitation.logger import learner_callbacks
+from rl_framework.agent.imitation.imitation.trainer import ImitationTrainer, TrainingCall, adopt_weights, build_learner
 from rl_framework.agent.reinforcement.algorithms import SB3_ALGORITHMS
-from rl_framework.util.registry import resolve_algorithm
+from rl_framework.util.algorithm_table import resolve_algorithm
 
 #: Learner defaults for CartPole-sized problems, used when ``learner`` is left at its default.
 DEFAULT_LEARNERS: dict[str, tuple[str, dict[str, Any]]] = {
@@ -250,3 +251,38 @@ def default_learner(action_space: gym.Space) -> tuple[str, dict[str, Any]]:
         )
     name, parameters = DEFAULT_LEARNERS[space_name]
     return name, copy.deepcopy(parameters)
+
+
+class SQILTrainer(ImitationTrainer):
+    """rl_framework's SQIL. ``total_timesteps`` = learner environment steps.
+
+    Defaults: DQN for ``Discrete`` actions, SAC for ``Box`` actions (see ``sqil.DEFAULT_LEARNERS``);
+    ``learner_parameters`` override them. The count rounds up to whole ``train_freq`` chunks.
+    The learner (and its replay buffer) carries over to the next ``train`` call, whose
+    demonstrations replace the expert half of the buffer.
+    """
+
+    supplied: ClassVar[frozenset[str]] = ImitationTrainer.supplied
+
+    def __init__(self, name: str, algorithm_class: type, parameters: dict[str, Any]) -> None:
+        super().__init__(name, algorithm_class, parameters)
+        self.sqil: SQIL | None = None
+
+    @property
+    def policy(self) -> BasePolicy | None:
+        """The learner's policy (the loaded one before training)."""
+        return self.sqil.policy if self.sqil is not None else self.initial_policy
+
+    def train(self, call: TrainingCall) -> int:
+        """Train the learner for ``total_timesteps`` environment steps."""
+        demonstrations = ExpertTransitions.from_transitions(call.episodes.to_transitions())
+        if self.sqil is None:
+            self.seed_everything()
+            self.sqil = SQIL(venv=call.venv, demonstrations=demonstrations, seed=self.seed, **self.parameters)
+            adopt_weights(self.sqil.learner, self.initial_policy)
+        else:
+            self.sqil.set_env(call.venv)
+            self.sqil.set_demonstrations(demonstrations)
+        steps_before = call.venv.steps
+        self.sqil.train(call.total_timesteps, callback=learner_callbacks(call.connector, call.agent))
+        return call.venv.steps - steps_before

@@ -1,13 +1,13 @@
-"""What every imitation algorithm run shares: its inputs per ``train`` call, parameter checks, learners.
+"""What every imitation-library trainer shares: its inputs per ``train`` call, parameter checks, learners.
 
-A run owns an algorithm's lasting state (policy, SB3 learner, reward network) across ``train``
-calls. The imitation library's trainer objects hold the environment and the demonstrations, so a
-run rebuilds them on every call around that lasting state: a second call continues training.
+A trainer owns an algorithm's lasting state (policy, SB3 learner, reward network) across
+``train`` calls. The imitation library's own trainer objects hold the environment and the
+demonstrations, so ours rebuilds them on every call around that lasting state: a second call
+continues training.
 """
 
 from __future__ import annotations
 
-import inspect
 import tempfile
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
@@ -21,14 +21,13 @@ from stable_baselines3.common.utils import set_random_seed
 from stable_baselines3.common.vec_env import VecEnv, VecEnvWrapper
 from stable_baselines3.common.vec_env.base_vec_env import VecEnvStepReturn
 
-from rl_framework.agent.reinforcement.algorithms import SB3_ALGORITHMS
-from rl_framework.agent.reinforcement.stable_baselines import default_policy
-from rl_framework.util.registry import resolve_algorithm
+from rl_framework.agent.reinforcement.algorithms import SB3_ALGORITHMS, default_policy
+from rl_framework.util.algorithm_table import resolve_algorithm
+from rl_framework.util.checks import check_parameter_names, constructor_parameters
 
 if TYPE_CHECKING:
-    from rl_framework.agent.base_agent import BaseAgent
-    from rl_framework.agent.imitation.episode_sequence import EpisodeSequence
-    from rl_framework.util.connector.base import Connector
+    from rl_framework.data.episode_sequence import EpisodeSequence
+    from rl_framework.util.connector.base import Connector, ShareableAgent
 
 
 class StepCountingVecEnv(VecEnvWrapper):
@@ -50,37 +49,33 @@ class StepCountingVecEnv(VecEnvWrapper):
 
 @dataclass(frozen=True)
 class TrainingCall:
-    """The inputs of one ``ImitationAgent.train`` call, as a run receives them.
+    """The inputs of one ``ImitationAgent.train`` call, as a trainer receives them.
 
     :param episodes: the demonstrations (already checked against the environment's spaces).
     :param venv: the training environments, counting their steps.
-    :param total_timesteps: the budget, in the run's unit (see ``ImitationRun.unit``).
+    :param total_timesteps: the validated budget, in the algorithm's unit (see ``ImitationAgent``).
     :param connector: receives metrics and checkpoints, or ``None``.
     :param agent: the agent being trained (what a checkpoint saves).
+    :param progress_bar: whether the imitation library's own progress bars show.
     """
 
     episodes: EpisodeSequence
     venv: StepCountingVecEnv
     total_timesteps: int
     connector: Connector | None
-    agent: BaseAgent
-
-    def __post_init__(self) -> None:
-        if self.total_timesteps <= 0:
-            raise ValueError(f"total_timesteps must be positive, got {self.total_timesteps}.")
+    agent: ShareableAgent
+    progress_bar: bool = False
 
 
-class ImitationRun(ABC):
-    """One algorithm's training state across ``train`` calls.
+class ImitationTrainer(ABC):
+    """One algorithm's lasting training state across ``train`` calls.
 
     :param name: the algorithm's table name (e.g. ``"GAIL"``).
-    :param algorithm_class: the class the run builds (imitation's, or ours for SQIL).
+    :param algorithm_class: the class the trainer builds (imitation's, or ours for SQIL).
     :param parameters: the user's parameters merged over the table defaults; checked here.
     """
 
-    #: What ``total_timesteps`` counts for this algorithm (for messages and docs).
-    unit: ClassVar[str] = "environment steps"
-    #: Constructor arguments the run supplies itself; users cannot pass them.
+    #: Constructor arguments the trainer supplies itself; users cannot pass them.
     supplied: ClassVar[frozenset[str]] = frozenset(
         {"demonstrations", "venv", "rng", "custom_logger", "observation_space", "action_space"}
     )
@@ -90,7 +85,7 @@ class ImitationRun(ABC):
     def __init__(self, name: str, algorithm_class: type, parameters: dict[str, Any]) -> None:
         self.name = name
         self.algorithm_class = algorithm_class
-        check_parameters(name, parameters, self.accepted_parameters(algorithm_class))
+        check_parameter_names(parameters, self.accepted_parameters(algorithm_class), name, reserved=self.reserved())
         self.parameters = dict(parameters)
         self.seed: int | None = self.parameters.pop("seed", None)
         self.rng = np.random.default_rng(self.seed)
@@ -101,6 +96,11 @@ class ImitationRun(ABC):
     def accepted_parameters(cls, algorithm_class: type) -> frozenset[str]:
         """Names a user may put in ``algorithm_parameters`` for this algorithm."""
         return (constructor_parameters(algorithm_class) - cls.supplied) | cls.own_parameters
+
+    @classmethod
+    def reserved(cls) -> dict[str, str]:
+        """Constructor arguments rl_framework supplies itself, with what to do instead."""
+        return {name: "rl_framework sets it from train(...)'s arguments; remove it." for name in cls.supplied}
 
     @property
     def scratch_dir(self) -> Path:
@@ -121,33 +121,14 @@ class ImitationRun(ABC):
         """Train for ``call.total_timesteps`` units; return how many units were actually used.
 
         :param call: the inputs of this ``train`` call.
-        :return: units consumed (``unit``), at least ``call.total_timesteps`` after rounding up to
-            the algorithm's unit of work (a batch, a rollout, an episode).
+        :return: units consumed, at least ``call.total_timesteps`` after rounding up to the
+            algorithm's unit of work (a batch, a rollout, an episode).
         """
 
     def seed_everything(self) -> None:
         """Seed numpy, random and torch when the user gave a ``seed`` (before networks are built)."""
         if self.seed is not None:
             set_random_seed(self.seed)
-
-
-def constructor_parameters(algorithm_class: type) -> frozenset[str]:
-    """Named keyword parameters of ``algorithm_class``'s constructor (``**kwargs`` excluded)."""
-    signature = inspect.signature(algorithm_class)
-    return frozenset(
-        name
-        for name, parameter in signature.parameters.items()
-        if parameter.kind not in (parameter.VAR_KEYWORD, parameter.VAR_POSITIONAL)
-    )
-
-
-def check_parameters(name: str, parameters: dict[str, Any], accepted: frozenset[str]) -> None:
-    """Raise ``ValueError`` naming every parameter ``name`` does not accept (typos are not swallowed)."""
-    unknown = sorted(set(parameters) - accepted)
-    if unknown:
-        raise ValueError(
-            f"{name} does not accept the algorithm_parameters {unknown}. Accepted: {', '.join(sorted(accepted))}."
-        )
 
 
 def build_learner(
@@ -161,8 +142,8 @@ def build_learner(
     :param seed: the run's seed, used unless ``parameters`` has its own.
     :return: the learner.
     """
-    learner_class, _ = resolve_algorithm(learner, SB3_ALGORITHMS, "stable-baselines3")
-    arguments = {"policy": default_policy(venv.observation_space), "seed": seed, **parameters}
+    learner_class, entry = resolve_algorithm(learner, SB3_ALGORITHMS, "stable-baselines3")
+    arguments = {"policy": default_policy(venv.observation_space, entry), "seed": seed, **parameters}
     try:
         return learner_class(env=venv, **arguments)
     except AssertionError as error:  # SB3 asserts unsupported spaces in its constructors
@@ -185,10 +166,3 @@ def adopt_weights(learner: BaseAlgorithm, policy: BasePolicy | None) -> None:
             f"The loaded policy does not fit the {type(learner).__name__} learner built from "
             f"algorithm_parameters: {error}. Use the learner settings the agent was saved with."
         ) from error
-
-
-def check_positive_int(name: str, value: Any) -> int:
-    """Return ``value`` or raise ``ValueError`` if it is not a positive int."""
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ValueError(f"{name} must be a positive int, got {value!r}.")
-    return value

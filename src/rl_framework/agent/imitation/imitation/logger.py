@@ -1,13 +1,17 @@
-"""Where an imitation run's metrics go: the one place that connects imitation's logging to a connector.
+"""Where an imitation trainer's output goes: metrics to the connector, progress bars on or off.
 
 imitation's algorithms log through a ``HierarchicalLogger``; the SB3 learners inside GAIL, AIRL,
 SQIL and Density log through SB3's logger and report episodes to callbacks. Both end in
-``connector.log_value`` here, nothing is printed and nothing is written outside the run's
-scratch folder.
+``connector.log_value`` here; no log line is printed and nothing is written outside the
+trainer's scratch folder. imitation's own tqdm bars (BC batches, adversarial rounds) follow the
+``progress_bar`` argument of ``train``.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -15,11 +19,10 @@ from imitation.util.logger import HierarchicalLogger
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.logger import KVWriter, Logger
 
-from rl_framework.util.callbacks import ConnectorCallback, ConnectorOutputFormat
+from rl_framework.util.connector.callbacks import ConnectorCallback, ConnectorOutputFormat
 
 if TYPE_CHECKING:
-    from rl_framework.agent.base_agent import BaseAgent
-    from rl_framework.util.connector.base import Connector
+    from rl_framework.util.connector.base import Connector, ShareableAgent
 
 
 def imitation_logger(connector: Connector | None, folder: Path) -> HierarchicalLogger:
@@ -35,7 +38,7 @@ def imitation_logger(connector: Connector | None, folder: Path) -> HierarchicalL
     return HierarchicalLogger(Logger(str(folder), output_formats), format_strs=[])
 
 
-def learner_callbacks(connector: Connector | None, agent: BaseAgent) -> list[BaseCallback]:
+def learner_callbacks(connector: Connector | None, agent: ShareableAgent) -> list[BaseCallback]:
     """SB3 callbacks for a learner inside an imitation algorithm: episode returns and checkpoints.
 
     :param connector: receives episode returns/lengths and ``save_checkpoint`` calls; ``None`` for none.
@@ -43,3 +46,21 @@ def learner_callbacks(connector: Connector | None, agent: BaseAgent) -> list[Bas
     :return: the callbacks (empty without a connector).
     """
     return [] if connector is None else [ConnectorCallback(connector, agent)]
+
+
+@contextlib.contextmanager
+def shown_progress_bars(show: bool) -> Iterator[None]:
+    """Show or hide the tqdm bars imitation draws itself (it offers no switch for some of them).
+
+    tqdm reads ``TQDM_DISABLE`` whenever a bar is created; the previous value is restored after.
+    """
+    previous = os.environ.get("TQDM_DISABLE")
+    if not show:
+        os.environ["TQDM_DISABLE"] = "1"
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop("TQDM_DISABLE", None)
+        else:
+            os.environ["TQDM_DISABLE"] = previous

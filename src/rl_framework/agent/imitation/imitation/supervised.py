@@ -11,29 +11,24 @@ from __future__ import annotations
 import contextlib
 import math
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any, ClassVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import gymnasium as gym
 import torch as th
+from imitation.algorithms import dagger
 from imitation.algorithms.bc import BC
-from imitation.algorithms.dagger import DAggerTrainer, SimpleDAggerTrainer
 from stable_baselines3.common.policies import ActorCriticPolicy, BasePolicy
 from stable_baselines3.common.torch_layers import CombinedExtractor, FlattenExtractor
 
-from rl_framework.agent.imitation.expert import as_expert_policy, check_expert
-from rl_framework.agent.imitation.metrics import imitation_logger
-from rl_framework.agent.imitation.training import (
-    ImitationRun,
-    TrainingCall,
-    check_positive_int,
-    constructor_parameters,
-)
+from rl_framework.agent.imitation.imitation.expert import as_expert_policy, check_expert
+from rl_framework.agent.imitation.imitation.logger import imitation_logger, shown_progress_bars
+from rl_framework.agent.imitation.imitation.trainer import ImitationTrainer, TrainingCall
+from rl_framework.util.checks import constructor_parameters, positive_int
 
 if TYPE_CHECKING:
-    from imitation.data.types import TransitionMapping
     from imitation.util.logger import HierarchicalLogger
 
-    from rl_framework.agent.imitation.episode_sequence import EpisodeSequence
+    from rl_framework.data.episode_sequence import EpisodeSequence
     from rl_framework.util.connector.base import Connector
 
 
@@ -59,23 +54,6 @@ def default_bc_policy(observation_space: gym.Space, action_space: gym.Space) -> 
     )
 
 
-class FullBatches:
-    """Re-iterable demonstration batches of exactly ``batch_size`` (imitation rejects a short last one).
-
-    Each ``iter()`` is one shuffled pass (epoch) streamed from the ``EpisodeSequence``.
-    """
-
-    def __init__(self, episodes: EpisodeSequence, batch_size: int, seed: int | None) -> None:
-        self.batch_size = batch_size
-        self._batches = episodes.transition_batches(batch_size, shuffle=True, seed=seed)
-
-    def __iter__(self) -> Iterator[TransitionMapping]:
-        """Yield the batches of one epoch, skipping a short last one."""
-        for batch in self._batches:
-            if len(batch["obs"]) == self.batch_size:
-                yield cast("TransitionMapping", batch)
-
-
 def check_enough_transitions(episodes: EpisodeSequence, batch_size: int, parameter: str) -> None:
     """Raise ``ValueError`` when the demonstrations cannot fill a single batch."""
     if episodes.n_transitions < batch_size:
@@ -85,19 +63,17 @@ def check_enough_transitions(episodes: EpisodeSequence, batch_size: int, paramet
         )
 
 
-class BCRun(ImitationRun):
+class BCTrainer(ImitationTrainer):
     """Behavioural cloning. ``total_timesteps`` = demonstration samples consumed.
 
     The budget is rounded up to whole batches: ``ceil(total_timesteps / batch_size)`` optimiser
     steps of ``batch_size`` samples each. The optimiser state carries over to the next ``train``.
     """
 
-    unit: ClassVar[str] = "demonstration samples"
-
     def __init__(self, name: str, algorithm_class: type, parameters: dict[str, Any]) -> None:
         super().__init__(name, algorithm_class, parameters)
         self.bc_parameters = {key: value for key, value in self.parameters.items() if key in _BC_PARAMETERS}
-        self.batch_size = check_positive_int("batch_size", self.bc_parameters.get("batch_size", 32))
+        self.batch_size = positive_int(self.bc_parameters.get("batch_size", 32), "batch_size")
         self._policy: BasePolicy | None = self.bc_parameters.pop("policy", None)
         self._optimizer: th.optim.Optimizer | None = None
 
@@ -144,13 +120,15 @@ class BCRun(ImitationRun):
         """Clone the demonstrations for ``ceil(total_timesteps / batch_size)`` batches."""
         bc = self.make_bc(call.venv.observation_space, call.venv.action_space, _logger(self, call.connector))
         check_enough_transitions(call.episodes, bc.minibatch_size, "batch_size")
-        bc.set_demonstrations(FullBatches(call.episodes, bc.minibatch_size, self.seed))
+        batches = call.episodes.transition_batches(bc.minibatch_size, shuffle=True, seed=self.seed, drop_last=True)
+        bc.set_demonstrations(batches)  # type: ignore[arg-type]  # re-iterable TransitionMapping batches
         counter = _BatchCounter(call, self.batch_size)
-        bc.train(n_batches=math.ceil(call.total_timesteps / self.batch_size), on_batch_end=counter, progress_bar=False)
+        n_batches = math.ceil(call.total_timesteps / self.batch_size)
+        bc.train(n_batches=n_batches, on_batch_end=counter, progress_bar=call.progress_bar)
         return counter.samples
 
 
-class DAggerRun(BCRun):
+class DAggerTrainer(BCTrainer):
     """DAgger with a synthetic expert. ``total_timesteps`` = environment steps collected.
 
     Rounds run until at least ``total_timesteps`` steps were collected; a round ends after
@@ -160,7 +138,6 @@ class DAggerRun(BCRun):
     from the current policy; its aggregated dataset restarts from the given demonstrations.
     """
 
-    unit: ClassVar[str] = "environment steps"
     own_parameters: ClassVar[frozenset[str]] = frozenset(
         {"seed", "expert", "rollout_round_min_episodes", "rollout_round_min_timesteps"}
     )
@@ -170,8 +147,8 @@ class DAggerRun(BCRun):
         self.expert = self.parameters.get("expert")
         if self.expert is not None:
             check_expert(self.expert, name)
-        self.min_episodes = check_positive_int(
-            "rollout_round_min_episodes", self.parameters.get("rollout_round_min_episodes", 1)
+        self.min_episodes = positive_int(
+            self.parameters.get("rollout_round_min_episodes", 1), "rollout_round_min_episodes"
         )
         self.min_timesteps: int | None = self.parameters.get("rollout_round_min_timesteps")
         self.beta_schedule = self.parameters.get("beta_schedule")
@@ -179,8 +156,8 @@ class DAggerRun(BCRun):
     @classmethod
     def accepted_parameters(cls, algorithm_class: type) -> frozenset[str]:
         """BC's parameters, DAgger's ``beta_schedule``, ``expert`` and the round sizes."""
-        dagger = constructor_parameters(DAggerTrainer) - {"scratch_dir", "bc_trainer"}
-        return (_BC_PARAMETERS | dagger) - cls.supplied | cls.own_parameters
+        trainer = constructor_parameters(dagger.DAggerTrainer) - {"scratch_dir", "bc_trainer"}
+        return (_BC_PARAMETERS | trainer) - cls.supplied | cls.own_parameters
 
     def train(self, call: TrainingCall) -> int:
         """Run DAgger rounds until ``total_timesteps`` environment steps were collected."""
@@ -190,8 +167,8 @@ class DAggerRun(BCRun):
         check_enough_transitions(call.episodes, bc.minibatch_size, "batch_size")
         call_dir = self.scratch_dir / f"call-{len(list(self.scratch_dir.glob('call-*')))}"
         steps_before = call.venv.steps
-        with quiet_dataset_saving():  # DAgger saves every episode with HuggingFace datasets
-            trainer = SimpleDAggerTrainer(
+        with quiet_dataset_saving(), shown_progress_bars(call.progress_bar):  # DAgger saves episodes with datasets
+            trainer = dagger.SimpleDAggerTrainer(
                 venv=call.venv,
                 scratch_dir=call_dir,
                 expert_policy=as_expert_policy(expert, call.venv.observation_space, call.venv.action_space),
@@ -205,7 +182,7 @@ class DAggerRun(BCRun):
                 call.total_timesteps,
                 rollout_round_min_episodes=self.min_episodes,
                 rollout_round_min_timesteps=self.min_timesteps or min(500, call.total_timesteps),
-                bc_train_kwargs={"log_rollouts_venv": None, "progress_bar": False},
+                bc_train_kwargs={"log_rollouts_venv": None, "progress_bar": call.progress_bar},
             )
         return call.venv.steps - steps_before
 
@@ -227,8 +204,8 @@ def quiet_dataset_saving() -> Iterator[None]:
 _BC_PARAMETERS = constructor_parameters(BC)
 
 
-def _logger(run: ImitationRun, connector: Connector | None) -> HierarchicalLogger:
-    return imitation_logger(connector, run.scratch_dir / "logs")
+def _logger(trainer: ImitationTrainer, connector: Connector | None) -> HierarchicalLogger:
+    return imitation_logger(connector, trainer.scratch_dir / "logs")
 
 
 class _BatchCounter:

@@ -14,7 +14,8 @@ from imitation.algorithms.sqil import SQIL as ImitationSQIL
 from imitation.data import serialize
 from stable_baselines3.common.vec_env import DummyVecEnv, VecNormalize
 
-from rl_framework.agent import EpisodeSequence, ImitationAgent
+from rl_framework.agent import ImitationAgent
+from rl_framework.data import EpisodeSequence
 from rl_framework.util.connector.local import LocalConnector
 
 ALGORITHMS = ["BC", "DAgger", "GAIL", "AIRL", "SQIL", "Density"]
@@ -29,7 +30,7 @@ def test_each_algorithm_trains_and_round_trips(
     agent.train(episode_sequence=few_expert_episodes, training_environments="CartPole-v1", total_timesteps=64)
     assert agent.num_timesteps >= 64
 
-    path = agent.save_to_file(tmp_path / f"{name}.zip")
+    path = agent.save_to_file(tmp_path / f"{name}.zip")[0]
     reloaded = ImitationAgent(name)
     reloaded.load_from_file(path)
 
@@ -123,7 +124,7 @@ def test_a_loaded_agent_continues_training(
     for name in ("BC", "GAIL"):
         agent = ImitationAgent(name, tiny_parameters[name])
         agent.train(few_expert_episodes, "CartPole-v1", total_timesteps=32)
-        path = agent.save_to_file(tmp_path / f"{name}.zip")
+        path = agent.save_to_file(tmp_path / f"{name}.zip")[0]
         reloaded = ImitationAgent(name, tiny_parameters[name])
         reloaded.load_from_file(path)
         before = reloaded.acting_policy().parameters_to_vector()
@@ -164,7 +165,7 @@ def test_preference_comparisons_is_refused_with_the_reason() -> None:
 
 
 def test_misspelt_parameter_is_refused() -> None:
-    with pytest.raises(ValueError, match=r"BC does not accept the algorithm_parameters \['batchsize'\].*batch_size"):
+    with pytest.raises(ValueError, match=r"algorithm_parameters has unknown parameter\(s\) 'batchsize' for BC\. Valid names: batch_size"):
         ImitationAgent("BC", {"batchsize": 32})
 
 
@@ -220,7 +221,7 @@ def test_loading_a_file_with_damaged_policy(
 ) -> None:
     agent = ImitationAgent("BC", tiny_parameters["BC"])
     agent.train(few_expert_episodes, "CartPole-v1", total_timesteps=32)
-    good = agent.save_to_file(tmp_path / "good.zip")
+    good = agent.save_to_file(tmp_path / "good.zip")[0]
     damaged = tmp_path / "damaged.zip"
     with zipfile.ZipFile(good) as source, zipfile.ZipFile(damaged, "w") as target:
         target.writestr("rl_framework_imitation.json", source.read("rl_framework_imitation.json"))
@@ -234,7 +235,7 @@ def test_loading_another_algorithms_file(
 ) -> None:
     agent = ImitationAgent("BC", tiny_parameters["BC"])
     agent.train(few_expert_episodes, "CartPole-v1", total_timesteps=32)
-    path = agent.save_to_file(tmp_path / "bc.zip")
+    path = agent.save_to_file(tmp_path / "bc.zip")[0]
     with pytest.raises(ValueError, match=r"holds a BC agent but this agent is GAIL.*ImitationAgent\('BC'\)"):
         ImitationAgent("GAIL").load_from_file(path)
 

@@ -6,8 +6,9 @@ import pytest
 from sb3_contrib import QRDQN
 from stable_baselines3 import DQN, PPO, SAC
 
-from rl_framework.agent.reinforcement.algorithms import SB3_ALGORITHMS, supporting_algorithms
-from rl_framework.util.registry import AlgorithmEntry, check_parameter_names, resolve_algorithm
+from rl_framework.agent.reinforcement.algorithms import SB3_ALGORITHMS, check_sb3_parameters, supporting_algorithms
+from rl_framework.util.algorithm_table import AlgorithmEntry, resolve_algorithm
+from rl_framework.util.checks import check_parameter_names
 
 
 def test_names_resolve_case_insensitively_to_class_and_entry():
@@ -53,15 +54,25 @@ def test_action_space_table():
     assert SB3_ALGORITHMS["PPO"].action_spaces == ("Box", "Discrete", "MultiDiscrete", "MultiBinary")
 
 
-def test_check_parameter_names():
-    check_parameter_names(PPO, ["learning_rate", "n_steps", "policy", "device"], "algorithm_parameters")
+def test_check_sb3_parameters_refuses_typos_and_reserved_names():
+    check_sb3_parameters(PPO, ["learning_rate", "n_steps", "policy", "device"])
     with pytest.raises(
         ValueError, match=r"params has unknown parameter\(s\) 'gama', 'lr' for PPO\. Valid names: .*gamma"
     ):
-        check_parameter_names(PPO, ["gama", "lr", "gamma"], "params")
+        check_sb3_parameters(PPO, ["gama", "lr", "gamma"], "params")
+    with pytest.raises(ValueError, match=r"must not contain 'env' for PPO: .*train\(training_environments=...\)"):
+        check_sb3_parameters(PPO, ["env"])
 
     class Open:
         def __init__(self, **anything):
             pass
 
-    check_parameter_names(Open, ["whatever"], "params")  # a constructor taking **kwargs accepts any name
+    check_sb3_parameters(Open, ["whatever"], "params")  # a constructor taking **kwargs accepts any name
+
+
+def test_check_parameter_names_is_the_one_checker():
+    check_parameter_names(["a"], {"a", "b"}, "Thing")
+    with pytest.raises(ValueError, match=r"algorithm_parameters has unknown parameter\(s\) 'c' for Thing"):
+        check_parameter_names(["c"], {"a", "b"}, "Thing")
+    with pytest.raises(ValueError, match="must not contain 'venv' for Thing: set by us"):
+        check_parameter_names(["venv"], {"venv"}, "Thing", reserved={"venv": "set by us"})

@@ -20,8 +20,9 @@ from typing import Any
 
 import numpy as np
 
-from rl_framework.agent.imitation.episode_columns import decode_infos
-from rl_framework.agent.imitation.episode_storage import EpisodeSource
+from rl_framework.data.columns import decode_infos
+from rl_framework.data.sources import EpisodeSource
+from rl_framework.util.checks import positive_int
 
 BLOCKS_PER_BUFFER = 4
 """How many independently chosen blocks one shuffle buffer mixes."""
@@ -81,8 +82,7 @@ class TransitionBatches:
         drop_last: bool,
         buffer_transitions: int,
     ) -> None:
-        if not isinstance(batch_size, (int, np.integer)) or isinstance(batch_size, bool) or batch_size <= 0:
-            raise ValueError(f"batch_size must be a positive int, got {batch_size!r}.")
+        batch_size = positive_int(batch_size, "batch_size")
         if buffer_transitions <= 0:
             raise ValueError(f"buffer_transitions must be positive, got {buffer_transitions!r}.")
         self.batch_size = int(batch_size)

@@ -8,7 +8,8 @@ from typing import Any
 import numpy as np
 from imitation.data import types
 
-from rl_framework.environment.copies import make_env
+from rl_framework.environment.copies import as_env
+from rl_framework.util.checks import positive_int
 
 STEP_FIELDS = ("observation", "action", "next_observation", "reward", "terminated", "truncated", "info")
 """The fields of one step tuple accepted by ``EpisodeSequence.from_episodes``, in order."""
@@ -93,10 +94,9 @@ def record_trajectories(
     :param deterministic: see ``action_function``.
     :return: the recorded trajectories (all ``terminal``: every episode runs until it ends).
     """
-    if isinstance(n_episodes, bool) or not isinstance(n_episodes, (int, np.integer)) or n_episodes <= 0:
-        raise ValueError(f"n_episodes must be a positive int, got {n_episodes!r}.")
+    n_episodes = positive_int(n_episodes, "n_episodes")
     act = action_function(agent_or_policy, deterministic)
-    env, made_here = make_env(environment)
+    env, made_here = as_env(environment)
     try:
         return [
             _record_episode(env, act, None if seed is None else seed + episode, episode)

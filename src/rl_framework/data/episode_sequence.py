@@ -37,17 +37,18 @@ import gymnasium as gym
 import numpy as np
 from imitation.data import types
 
-from rl_framework.agent.imitation.episode_arrow import ArrowEpisodes
-from rl_framework.agent.imitation.episode_batches import TransitionBatches, episode_blocks
-from rl_framework.agent.imitation.episode_recording import record_trajectories, trajectory_from_steps
-from rl_framework.agent.imitation.episode_storage import (
+from rl_framework.data.arrow import ArrowEpisodes
+from rl_framework.data.batches import TransitionBatches, episode_blocks
+from rl_framework.data.recording import record_trajectories, trajectory_from_steps
+from rl_framework.data.sources import (
     EpisodeSource,
     MemoryEpisodes,
-    atomic_directory,
     columns_of,
     copy_dataset_files,
+    is_replaceable_dataset,
     open_episodes,
 )
+from rl_framework.util.files import atomic_directory
 
 DEFAULT_BUFFER_TRANSITIONS = 50_000
 """Transitions held in memory at once while streaming (a few MB for vector observations)."""
@@ -190,7 +191,7 @@ class EpisodeSequence:
         :return: the destination as a ``Path``.
         :raises ValueError: if ``path`` is a file or a non-empty folder that is not a dataset.
         """
-        with atomic_directory(path) as temporary:
+        with atomic_directory(path, is_replaceable_dataset, "a trajectory dataset") as temporary:
             if isinstance(self._source, ArrowEpisodes):
                 copy_dataset_files(self._source.folder, temporary)
             else:

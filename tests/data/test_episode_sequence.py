@@ -13,8 +13,8 @@ import pytest
 from imitation.data import rollout, serialize, types
 from stable_baselines3 import PPO
 
-from rl_framework.agent import EpisodeSequence
-from rl_framework.agent.imitation.episode_sequence import EpisodeStatistics
+from rl_framework.data import EpisodeSequence
+from rl_framework.data.episode_sequence import EpisodeStatistics
 
 
 def scripted_expert(observation: np.ndarray) -> int:

@@ -8,8 +8,8 @@ import numpy as np
 from stable_baselines3.common.logger import Logger
 
 from rl_framework.agent import StableBaselinesAgent
-from rl_framework.util.callbacks import ConnectorOutputFormat
 from rl_framework.util.connector.base import Connector
+from rl_framework.util.connector.callbacks import ConnectorOutputFormat
 
 
 class RecordingConnector(Connector):
@@ -31,7 +31,7 @@ class RecordingConnector(Connector):
         self.values.append((name, value, timestep))
 
     def save_checkpoint(self, agent, timestep: int) -> None:
-        self.checkpoints.append((timestep, agent.save_to_file(self.folder / f"checkpoint-{timestep}.zip")))
+        self.checkpoints.append((timestep, agent.save_to_file(self.folder / f"checkpoint-{timestep}.zip")[0]))
 
     def named(self, name: str) -> list[tuple[float, int]]:
         return [(value, step) for key, value, step in self.values if key == name]

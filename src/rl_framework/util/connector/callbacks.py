@@ -2,15 +2,37 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.callbacks import BaseCallback, ConvertCallback
 from stable_baselines3.common.logger import KVWriter
 
 if TYPE_CHECKING:
-    from rl_framework.agent.base_agent import BaseAgent
-    from rl_framework.util.connector.base import Connector
+    from rl_framework.util.connector.base import Connector, ShareableAgent
+
+
+def as_callback_list(callback: BaseCallback | list[BaseCallback] | Callable[..., bool] | None) -> list[BaseCallback]:
+    """Every form SB3's ``learn(callback=...)`` accepts as a list of callbacks (a function is converted).
+
+    :raises TypeError: for anything else, naming the accepted forms.
+    """
+    if callback is None:
+        return []
+    items = callback if isinstance(callback, list) else [callback]
+    callbacks: list[BaseCallback] = []
+    for item in items:
+        if isinstance(item, BaseCallback):
+            callbacks.append(item)
+        elif callable(item):
+            callbacks.append(ConvertCallback(item))
+        else:
+            raise TypeError(
+                f"callback must be an SB3 BaseCallback, a function (locals, globals) -> bool, or a list of those; "
+                f"got {type(item).__name__}."
+            )
+    return callbacks
 
 
 class ConnectorOutputFormat(KVWriter):
@@ -36,7 +58,7 @@ class ConnectorCallback(BaseCallback):
     :param agent: the agent being trained (what a checkpoint saves).
     """
 
-    def __init__(self, connector: Connector, agent: BaseAgent) -> None:
+    def __init__(self, connector: Connector, agent: ShareableAgent) -> None:
         super().__init__()
         self.connector = connector
         self.agent = agent
@@ -44,7 +66,6 @@ class ConnectorCallback(BaseCallback):
         self._last_checkpoint = 0
 
     def _on_training_start(self) -> None:
-        self.connector.check_access()  # e.g. a missing upload token fails now, not after training
         self.logger.output_formats.append(self._output)
         self._last_checkpoint = self.num_timesteps
 

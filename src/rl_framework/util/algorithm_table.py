@@ -1,13 +1,16 @@
-"""Name -> class lookup shared by every agent type (one table per library, no if/elif chains)."""
+"""Name -> class lookup shared by every agent type (one table per backend, no if/elif chains).
+
+Each backend keeps one table of ``AlgorithmEntry`` rows (or a subclass adding its own columns)
+and resolves user input with ``resolve_algorithm``.
+"""
 
 from __future__ import annotations
 
 import importlib
-import inspect
 import sys
-from collections.abc import Iterable
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TypeVar
 
 
 @dataclass(frozen=True)
@@ -15,16 +18,11 @@ class AlgorithmEntry:
     """One row of an algorithm table.
 
     :param import_path: ``"package.module:ClassName"`` imported only when the name is used.
-    :param action_spaces: names of the gymnasium space classes the algorithm supports
-        (e.g. ``("Discrete",)``); empty means "any".
     :param extra: the pip extra that provides the package, for the error message when missing.
-    :param defaults: default constructor parameters that make the algorithm work out of the box.
     """
 
     import_path: str
-    action_spaces: tuple[str, ...] = ()
     extra: str | None = None
-    defaults: dict[str, Any] = field(default_factory=dict)
 
     def load(self) -> type:
         """Import and return the class; raise ``ImportError`` naming the extra when missing."""
@@ -38,9 +36,10 @@ class AlgorithmEntry:
         return getattr(module, class_name)
 
 
-def resolve_algorithm(
-    algorithm: str | type, table: dict[str, AlgorithmEntry], library: str
-) -> tuple[type, AlgorithmEntry | None]:
+Entry = TypeVar("Entry", bound=AlgorithmEntry)
+
+
+def resolve_algorithm(algorithm: str | type, table: Mapping[str, Entry], library: str) -> tuple[type, Entry | None]:
     """Turn an algorithm name or class into ``(class, table entry or None)``.
 
     :param algorithm: a name from ``table`` (case-insensitive) or a class.
@@ -64,12 +63,17 @@ def resolve_algorithm(
     return entry.load(), entry
 
 
-def _entry_of_class(algorithm: type, table: dict[str, AlgorithmEntry]) -> AlgorithmEntry | None:
+def table_name(entry: AlgorithmEntry, table: Mapping[str, AlgorithmEntry]) -> str:
+    """The name under which ``entry`` stands in ``table``."""
+    return next(name for name, candidate in table.items() if candidate is entry)
+
+
+def _entry_of_class(algorithm: type, table: Mapping[str, Entry]) -> Entry | None:
     """The entry of ``algorithm`` or of its nearest table ancestor (a user's ``class MyDQN(DQN)``).
 
     Only already imported modules are looked at: a class cannot derive from a module never imported.
     """
-    loaded: list[tuple[type, AlgorithmEntry]] = []
+    loaded: list[tuple[type, Entry]] = []
     for entry in table.values():
         module_name, class_name = entry.import_path.split(":")
         candidate = getattr(sys.modules.get(module_name), class_name, None)
@@ -80,23 +84,3 @@ def _entry_of_class(algorithm: type, table: dict[str, AlgorithmEntry]) -> Algori
             if ancestor is candidate:
                 return entry
     return None
-
-
-def check_parameter_names(algorithm_class: type, names: Iterable[str], context: str) -> None:
-    """Raise ``ValueError`` for names that ``algorithm_class``'s constructor does not take (typos).
-
-    :param algorithm_class: the algorithm whose constructor defines the valid names.
-    :param names: the parameter names given by the user.
-    :param context: where the names came from, for the message (e.g. "algorithm_parameters").
-    :raises ValueError: naming the unknown names and listing the valid ones.
-    """
-    parameters = inspect.signature(algorithm_class).parameters
-    if any(parameter.kind is inspect.Parameter.VAR_KEYWORD for parameter in parameters.values()):
-        return  # the constructor itself accepts any name
-    valid = sorted(parameters)
-    unknown = sorted(set(names) - set(valid))
-    if unknown:
-        raise ValueError(
-            f"{context} has unknown parameter(s) {', '.join(map(repr, unknown))} for "
-            f"{algorithm_class.__name__}. Valid names: {', '.join(valid)}."
-        )

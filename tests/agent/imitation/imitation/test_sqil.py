@@ -8,8 +8,9 @@ import pytest
 import torch as th
 from stable_baselines3.common.type_aliases import ReplayBufferSamples
 
-from rl_framework.agent import EpisodeSequence, ImitationAgent
-from rl_framework.agent.imitation.sqil import ExpertTransitions, SQILReplayBuffer, combine_samples
+from rl_framework.agent import ImitationAgent
+from rl_framework.agent.imitation.imitation.sqil import ExpertTransitions, SQILReplayBuffer, combine_samples
+from rl_framework.data import EpisodeSequence
 
 CARTPOLE = gym.make("CartPole-v1")
 
@@ -95,7 +96,7 @@ def test_sqil_trains_sac_for_continuous_actions(tmp_path: Any) -> None:
     agent = ImitationAgent("SQIL", {"learner_parameters": {"batch_size": 16, "buffer_size": 500}, "seed": 0})
     agent.train(episode_sequence=episodes, training_environments="Pendulum-v1", total_timesteps=20)
     assert agent.num_timesteps == 20
-    path = agent.save_to_file(tmp_path / "sqil_sac.zip")
+    path = agent.save_to_file(tmp_path / "sqil_sac.zip")[0]
     reloaded = ImitationAgent("SQIL")
     reloaded.load_from_file(path)
     observations = np.zeros((3, 3), np.float32)
@@ -117,7 +118,7 @@ def test_sqil_sets_the_replay_buffer_itself(few_expert_episodes: EpisodeSequence
 
 
 def test_sqil_has_no_default_learner_for_multidiscrete_actions() -> None:
-    from rl_framework.agent.imitation.sqil import default_learner
+    from rl_framework.agent.imitation.imitation.sqil import default_learner
 
     with pytest.raises(ValueError, match=r"no default learner for the action space .*MultiDiscrete.*'learner'"):
         default_learner(gym.spaces.MultiDiscrete([2, 3]))

@@ -14,7 +14,7 @@ from stable_baselines3 import A2C, DDPG, DQN, PPO, SAC, TD3
 from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecNormalize
 
 from rl_framework.agent import RLAgent, StableBaselinesAgent
-from rl_framework.agent.policy_acting import normalizer_path
+from rl_framework.agent.reinforcement.normalization import normalizer_path
 
 SAMPLE_OBSERVATIONS = np.array(
     [[0.01 * i, -0.02 * i, 0.03 * (i - 5), 0.1 * (5 - i)] for i in range(10)], dtype=np.float32
@@ -180,7 +180,7 @@ def test_unlisted_algorithm_subclass_still_gets_the_action_space_check():
 @pytest.mark.parametrize("bad", [0, -5, 1.5, "100", True, None])
 def test_bad_total_timesteps_is_rejected_before_training(tiny_ppo_parameters, bad):
     agent = StableBaselinesAgent("PPO", tiny_ppo_parameters)
-    with pytest.raises(ValueError, match=r"total_timesteps must be a positive int .*Pass e\.g\. total_timesteps="):
+    with pytest.raises(ValueError, match=r"total_timesteps must be a positive int \(the training budget, e\.g\. total_timesteps="):
         agent.train("CartPole-v1", total_timesteps=bad, progress_bar=False)
     assert agent.model is None
 
@@ -214,10 +214,10 @@ def test_loaded_normalized_model_with_other_spaces_is_rejected_cleanly(vecnormal
     trained.save_to_file(tmp_path / "normalized.zip")
     agent = StableBaselinesAgent("PPO")
     agent.load_from_file(tmp_path / "normalized.zip")
-    normalizer = agent.observation_normalizer
+    normalizer = agent.normalizer.statistics
     with pytest.raises(ValueError, match="model expects the observation space"):
         agent.train("Acrobot-v1", total_timesteps=32, progress_bar=False)
-    assert agent.observation_normalizer is normalizer  # unchanged by the failed call
+    assert agent.normalizer.statistics is normalizer  # unchanged by the failed call
 
 
 def test_bad_n_envs_and_vectorization_are_rejected(tiny_ppo_parameters):
@@ -261,7 +261,7 @@ def test_acting_before_training_raises():
 
 # -- persistence --------------------------------------------------------------------------------
 def test_save_writes_sb3_zip_loadable_by_plain_ppo_load(trained_ppo_agent, tmp_path):
-    path = trained_ppo_agent.save_to_file(tmp_path / "agent.zip")
+    path = trained_ppo_agent.save_to_file(tmp_path / "agent.zip")[0]
     assert path == tmp_path / "agent.zip"
     assert leftovers(tmp_path) == ["agent.zip"]  # no temp file, no normaliser file
     plain = PPO.load(path, device="cpu")
@@ -363,8 +363,8 @@ def test_load_file_of_another_algorithm_raises_value_error(tmp_path):
 # -- VecNormalize ---------------------------------------------------------------------------------
 def test_vecnormalize_statistics_are_saved_beside_and_restored_frozen(vecnormalize_agent, tmp_path):
     trained, training_env = vecnormalize_agent
-    assert trained.observation_normalizer is training_env
-    path = trained.save_to_file(tmp_path / "agent.zip")
+    assert trained.normalizer.statistics is training_env
+    path = trained.save_to_file(tmp_path / "agent.zip")[0]
     assert leftovers(tmp_path) == ["agent.vecnormalize.pkl", "agent.zip"]
     assert normalizer_path(path) == tmp_path / "agent.vecnormalize.pkl"
     loaded_statistics = VecNormalize.load(str(normalizer_path(path)), DummyVecEnv([lambda: gym.make("CartPole-v1")]))
@@ -372,7 +372,7 @@ def test_vecnormalize_statistics_are_saved_beside_and_restored_frozen(vecnormali
 
     agent = StableBaselinesAgent("PPO")
     agent.load_from_file(path)
-    normalizer = agent.observation_normalizer
+    normalizer = agent.normalizer.statistics
     assert normalizer is not None
     assert normalizer.training is False and normalizer.norm_reward is False
     np.testing.assert_array_equal(normalizer.obs_rms.mean, training_env.obs_rms.mean)
@@ -424,10 +424,10 @@ def test_load_then_save_keeps_normalizer_and_continued_training_normalizes_rewar
     agent.save_to_file(tmp_path / "second.zip")  # e.g. download then upload: no training in between
     again = StableBaselinesAgent("PPO")
     again.load_from_file(tmp_path / "second.zip")
-    np.testing.assert_array_equal(again.observation_normalizer.obs_rms.mean, training_env.obs_rms.mean)
+    np.testing.assert_array_equal(again.normalizer.statistics.obs_rms.mean, training_env.obs_rms.mean)
 
     again.train("CartPole-v1", total_timesteps=32, progress_bar=False)
-    continued = again.observation_normalizer
+    continued = again.normalizer.statistics
     assert continued is not None and continued.training is True
     assert continued.norm_reward is True  # the training-time setting survives the frozen acting copy
     assert continued.obs_rms.count > training_env.obs_rms.count  # statistics keep updating

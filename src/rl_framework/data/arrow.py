@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from rl_framework.agent.imitation.episode_columns import EMPTY_INFO_ENCODING, EpisodeColumns
+from rl_framework.data.columns import EMPTY_INFO_ENCODING, EpisodeColumns
 
 REQUIRED_COLUMNS = ("obs", "acts", "terminal")
 EXPECTED_DATASET = (

@@ -7,19 +7,17 @@ this protocol, so iteration, batching and statistics are written once.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
-import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 from imitation.data import types
 
-from rl_framework.agent.imitation.episode_arrow import EXPECTED_DATASET, ArrowEpisodes
-from rl_framework.agent.imitation.episode_columns import EpisodeColumns
+from rl_framework.data.arrow import EXPECTED_DATASET, ArrowEpisodes
+from rl_framework.data.columns import EpisodeColumns
 
 
 class EpisodeSource(Protocol):
@@ -146,52 +144,9 @@ def columns_of(trajectories: Sequence[types.Trajectory], description: str) -> Ep
     return EpisodeColumns.from_trajectories(trajectories)
 
 
-@contextlib.contextmanager
-def atomic_directory(folder: str | os.PathLike[str]) -> Iterator[Path]:
-    """Yield an empty temporary folder beside ``folder``; on success it replaces ``folder``.
-
-    Like ``rl_framework.util.files.atomic_path`` for a whole folder: if the body raises, the
-    temporary folder is deleted and ``folder`` is left as it was. An existing ``folder`` is
-    replaced only when it is empty or is itself a trajectory dataset, so a wrong path can never
-    wipe unrelated files.
-
-    :param folder: the final folder; its parent is created if needed.
-    :return: (yielded) the temporary folder the caller must fill.
-    :raises ValueError: if ``folder`` is a file, or a non-empty folder that is not a dataset.
-    """
-    target = Path(folder)
-    if target.exists() and not _replaceable(target):
-        what = "a file" if target.is_file() else "a folder that is not a trajectory dataset"
-        raise ValueError(f"Refusing to overwrite '{target}': it is {what}. Choose a new folder path for the dataset.")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    temporary = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
-    try:
-        yield temporary
-        _swap_into_place(temporary, target)
-    except BaseException:
-        shutil.rmtree(temporary, ignore_errors=True)
-        raise
-
-
-def _replaceable(target: Path) -> bool:
-    """Whether ``target`` may be overwritten: an empty folder or a datasets folder."""
+def is_replaceable_dataset(target: Path) -> bool:
+    """Whether ``target`` may be overwritten by a dataset: an empty folder or a datasets folder."""
     return target.is_dir() and (not any(target.iterdir()) or (target / "state.json").is_file())
-
-
-def _swap_into_place(temporary: Path, target: Path) -> None:
-    """Rename ``temporary`` onto ``target``; an old ``target`` is moved aside first and removed after."""
-    if not target.exists():
-        os.replace(temporary, target)
-        return
-    retired = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".old", dir=target.parent))
-    retired.rmdir()  # only the unique name is needed: rename refuses to replace a non-empty folder
-    os.replace(target, retired)
-    try:
-        os.replace(temporary, target)
-    except BaseException:
-        os.replace(retired, target)
-        raise
-    shutil.rmtree(retired, ignore_errors=True)
 
 
 def copy_dataset_files(source: Path, destination: Path) -> None:

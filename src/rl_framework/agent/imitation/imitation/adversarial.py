@@ -10,25 +10,24 @@ import math
 from typing import Any, ClassVar
 
 import gymnasium as gym
-from imitation.algorithms.adversarial.common import AdversarialTrainer
+from imitation.algorithms.adversarial import common as adversarial_common
 from imitation.rewards.reward_nets import BasicRewardNet, BasicShapedRewardNet, RewardNet
 from imitation.util.networks import RunningNorm
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.policies import BasePolicy
 
-from rl_framework.agent.imitation.metrics import imitation_logger, learner_callbacks
-from rl_framework.agent.imitation.supervised import FullBatches, check_enough_transitions
-from rl_framework.agent.imitation.training import (
-    ImitationRun,
+from rl_framework.agent.imitation.imitation.logger import imitation_logger, learner_callbacks, shown_progress_bars
+from rl_framework.agent.imitation.imitation.supervised import check_enough_transitions
+from rl_framework.agent.imitation.imitation.trainer import (
+    ImitationTrainer,
     TrainingCall,
     adopt_weights,
     build_learner,
-    check_positive_int,
-    constructor_parameters,
 )
+from rl_framework.util.checks import constructor_parameters, positive_int
 
 
-class AdversarialRun(ImitationRun):
+class AdversarialTrainer(ImitationTrainer):
     """GAIL or AIRL. ``total_timesteps`` = generator (learner) environment steps.
 
     Training alternates rounds: the learner collects ``gen_train_timesteps`` steps (default: one
@@ -44,7 +43,7 @@ class AdversarialRun(ImitationRun):
     discriminator's optimiser restarts.
     """
 
-    supplied: ClassVar[frozenset[str]] = ImitationRun.supplied | {"gen_algo", "log_dir"}
+    supplied: ClassVar[frozenset[str]] = ImitationTrainer.supplied | {"gen_algo", "log_dir"}
     own_parameters: ClassVar[frozenset[str]] = frozenset(
         {"seed", "learner", "learner_parameters", "reward_net", "reward_net_parameters"}
     )
@@ -55,14 +54,14 @@ class AdversarialRun(ImitationRun):
         self.learner_parameters: dict[str, Any] = dict(self.parameters.pop("learner_parameters", None) or {})
         self.reward_net_spec: RewardNet | type[RewardNet] | None = self.parameters.pop("reward_net", None)
         self.reward_net_parameters: dict[str, Any] = dict(self.parameters.pop("reward_net_parameters", None) or {})
-        self.demo_batch_size = check_positive_int("demo_batch_size", self.parameters.get("demo_batch_size"))
+        self.demo_batch_size = positive_int(self.parameters.get("demo_batch_size"), "demo_batch_size")
         self.learner: BaseAlgorithm | None = None
         self.reward_net: RewardNet | None = None
 
     @classmethod
     def accepted_parameters(cls, algorithm_class: type) -> frozenset[str]:
-        """``AdversarialTrainer``'s arguments (GAIL/AIRL pass theirs on) plus learner and reward net."""
-        return (constructor_parameters(AdversarialTrainer) - cls.supplied) | cls.own_parameters
+        """Imitation's ``AdversarialTrainer`` arguments (GAIL/AIRL pass theirs on) plus learner and reward net."""
+        return (constructor_parameters(adversarial_common.AdversarialTrainer) - cls.supplied) | cls.own_parameters
 
     @property
     def policy(self) -> BasePolicy | None:
@@ -84,13 +83,16 @@ class AdversarialRun(ImitationRun):
             trainer.gen_callback = [*filter(None, [trainer.gen_callback]), *callbacks]  # type: ignore[assignment]
         rounds = math.ceil(call.total_timesteps / trainer.gen_train_timesteps)
         steps_before = call.venv.steps
-        trainer.train(rounds * trainer.gen_train_timesteps)
+        with shown_progress_bars(call.progress_bar):
+            trainer.train(rounds * trainer.gen_train_timesteps)
         return call.venv.steps - steps_before
 
-    def _make_trainer(self, call: TrainingCall) -> AdversarialTrainer:
+    def _make_trainer(self, call: TrainingCall) -> adversarial_common.AdversarialTrainer:
         assert self.learner is not None and self.reward_net is not None
-        trainer: AdversarialTrainer = self.algorithm_class(
-            demonstrations=FullBatches(call.episodes, self.demo_batch_size, self.seed),
+        trainer: adversarial_common.AdversarialTrainer = self.algorithm_class(
+            demonstrations=call.episodes.transition_batches(
+                self.demo_batch_size, shuffle=True, seed=self.seed, drop_last=True
+            ),
             venv=call.venv,
             gen_algo=self.learner,
             reward_net=self.reward_net,

@@ -1,0 +1,103 @@
+"""The one table of imitation-learning algorithms reachable by name, and how each one is trained.
+
+Every name maps to the class it builds on, the trainer (``trainer.ImitationTrainer``) that builds
+that algorithm with working defaults, trains it for a ``total_timesteps`` budget and hands out its
+policy, and the defaults merged under the user's ``algorithm_parameters``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from rl_framework.agent.imitation.imitation.adversarial import AdversarialTrainer
+from rl_framework.agent.imitation.imitation.density import DensityTrainer
+from rl_framework.agent.imitation.imitation.sqil import SQILTrainer
+from rl_framework.agent.imitation.imitation.supervised import BCTrainer, DAggerTrainer
+from rl_framework.agent.imitation.imitation.trainer import ImitationTrainer
+from rl_framework.util.algorithm_table import AlgorithmEntry, resolve_algorithm, table_name
+
+
+@dataclass(frozen=True)
+class ImitationAlgorithm(AlgorithmEntry):
+    """One imitation algorithm.
+
+    :param trainer: how rl_framework builds and trains it.
+    :param defaults: constructor parameters that make it work out of the box.
+    """
+
+    trainer: type[ImitationTrainer] = BCTrainer
+    defaults: dict[str, Any] = field(default_factory=dict)
+
+
+_VARIABLE_HORIZON = {"allow_variable_horizon": True}
+
+#: Name -> algorithm. Defaults are merged under the user's ``algorithm_parameters``.
+IMITATION_ALGORITHMS: dict[str, ImitationAlgorithm] = {
+    "BC": ImitationAlgorithm("imitation.algorithms.bc:BC", trainer=BCTrainer),
+    "DAgger": ImitationAlgorithm("imitation.algorithms.dagger:SimpleDAggerTrainer", trainer=DAggerTrainer),
+    "GAIL": ImitationAlgorithm(
+        "imitation.algorithms.adversarial.gail:GAIL",
+        trainer=AdversarialTrainer,
+        defaults={"demo_batch_size": 64, **_VARIABLE_HORIZON},
+    ),
+    "AIRL": ImitationAlgorithm(
+        "imitation.algorithms.adversarial.airl:AIRL",
+        trainer=AdversarialTrainer,
+        defaults={"demo_batch_size": 64, **_VARIABLE_HORIZON},
+    ),
+    "SQIL": ImitationAlgorithm("rl_framework.agent.imitation.imitation.sqil:SQIL", trainer=SQILTrainer),
+    "Density": ImitationAlgorithm(
+        "imitation.algorithms.density:DensityAlgorithm", trainer=DensityTrainer, defaults=dict(_VARIABLE_HORIZON)
+    ),
+}
+
+#: Classes users may pass that cannot work here, with the reason and the fix.
+_UNSUPPORTED_CLASSES: dict[str, str] = {
+    "imitation.algorithms.sqil.SQIL": (
+        "imitation 1.0.0's SQIL needs stable-baselines3 < 2.7 (its replay buffer concatenates the "
+        "`discounts` field that newer ReplayBufferSamples leave as None). Pass algorithm_class='SQIL' "
+        "to use rl_framework's SQIL, which trains on the installed stable-baselines3."
+    ),
+    "imitation.algorithms.preference_comparisons.PreferenceComparisons": (
+        "PreferenceComparisons learns from preference queries, not from recorded episodes, so it does "
+        "not fit ImitationAgent.train(episode_sequence=...). Use the imitation library directly."
+    ),
+    "imitation.algorithms.mce_irl.MCEIRL": (
+        "MCE IRL needs a tabular environment model, not recorded episodes. Use the imitation library directly."
+    ),
+}
+
+
+def resolve_imitation_algorithm(algorithm_class: str | type) -> tuple[str, type, ImitationAlgorithm]:
+    """Turn a name or class into ``(table name, class, entry)``.
+
+    :param algorithm_class: a name from ``IMITATION_ALGORITHMS`` (case-insensitive) or one of its classes.
+    :return: the canonical name, the class and its table entry.
+    :raises ValueError: for unknown names and for classes ImitationAgent cannot train, naming the fix.
+    """
+    if isinstance(algorithm_class, type):
+        qualified = f"{algorithm_class.__module__}.{algorithm_class.__name__}"
+        if qualified in _UNSUPPORTED_CLASSES:
+            raise ValueError(f"ImitationAgent cannot train {qualified}: {_UNSUPPORTED_CLASSES[qualified]}")
+    resolved, entry = resolve_algorithm(algorithm_class, IMITATION_ALGORITHMS, "imitation")
+    if entry is None:
+        raise ValueError(
+            f"ImitationAgent cannot train the class {resolved.__module__}.{resolved.__name__}. "
+            f"Supported: {', '.join(IMITATION_ALGORITHMS)} (pass the name or the imitation class)."
+        )
+    return table_name(entry, IMITATION_ALGORITHMS), resolved, entry
+
+
+def make_trainer(
+    name: str, algorithm_class: type, entry: ImitationAlgorithm, parameters: dict[str, Any]
+) -> ImitationTrainer:
+    """Create the trainer of a resolved algorithm, with the entry's defaults under ``parameters``.
+
+    :param name: the table name.
+    :param algorithm_class: the resolved class.
+    :param entry: its table row.
+    :param parameters: the user's parameters (checked against what the algorithm accepts).
+    :return: a trainer that has not trained yet.
+    """
+    return entry.trainer(name, algorithm_class, {**entry.defaults, **parameters})
