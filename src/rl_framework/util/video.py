@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Generator, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -36,7 +37,7 @@ def record_video(
     deterministic: bool = True,
     seed: int | None = None,
 ) -> Path:
-    """Let ``agent`` act in ``environment`` and save the rendered frames as an H.264 mp4.
+    """Let ``agent`` act in ``environment`` and save the rendered frames as a video (``.mp4`` or ``.gif``).
 
     The video shows the first frame of every episode and one frame after every step, so it holds
     ``steps + episodes started`` frames. Recording stops after ``n_steps`` steps or ``n_episodes``
@@ -46,21 +47,22 @@ def record_video(
     :param agent: picks actions through ``choose_action(observation, deterministic=...)``.
     :param environment: a gymnasium env created with ``render_mode="rgb_array"``, or an env id
         (made here with that render mode and closed afterwards).
-    :param path: the mp4 file to write.
+    :param path: the file to write; its suffix picks the format: ``.mp4`` (H.264) or ``.gif`` (animated).
     :param n_steps: stop after this many environment steps.
     :param n_episodes: stop after this many finished episodes.
     :param fps: frames per second of the video.
     :param deterministic: let the agent take its most likely actions.
     :param seed: seed of the first reset (later episodes continue the environment's RNG).
     :return: the written path.
-    :raises ValueError: for a bad limit or fps, or an environment that does not render ``rgb_array`` frames.
+    :raises ValueError: for a bad limit, fps or suffix, or an environment that does not render ``rgb_array`` frames.
     """
+    video_format = video_format_of(path)
     _check_limits(n_steps, n_episodes, fps)
     _headless_sdl()
     env = _recording_environment(environment)
     try:
         frames = _play(agent, env, n_steps, n_episodes, deterministic, seed)
-        return _write_mp4(frames, Path(path), fps)
+        return _write_video(frames, Path(path), fps, video_format)
     finally:
         if env is not environment:
             env.close()
@@ -138,7 +140,44 @@ def _frame(env: gym.Env) -> np.ndarray:
     return np.ascontiguousarray(frame, dtype=np.uint8)
 
 
-def _write_mp4(frames: Iterator[np.ndarray], path: Path, fps: float) -> Path:
+@dataclass(frozen=True)
+class VideoFormat:
+    """How ffmpeg encodes one container format.
+
+    :param codec: ffmpeg's encoder.
+    :param pixel_format: the encoded pixel format.
+    :param macro_block_size: frame sides are padded to a multiple of this.
+    :param output_params: extra ffmpeg output options (the temporary file has no suffix, so ``-f`` names
+        the container).
+    """
+
+    codec: str
+    pixel_format: str
+    macro_block_size: int
+    output_params: tuple[str, ...]
+
+
+#: Suffix -> encoding. GIF: one palette per video (``palettegen``/``paletteuse``) keeps colours true.
+VIDEO_FORMATS = {
+    ".mp4": VideoFormat("libx264", "yuv420p", 2, ("-f", "mp4", "-movflags", "+faststart")),
+    ".gif": VideoFormat(
+        "gif", "pal8", 1, ("-f", "gif", "-vf", "split[a][b];[a]palettegen[p];[b][p]paletteuse", "-loop", "0")
+    ),
+}
+
+
+def video_format_of(path: str | os.PathLike[str]) -> VideoFormat:
+    """The encoding for ``path``'s suffix; raise ``ValueError`` naming the supported suffixes otherwise."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in VIDEO_FORMATS:
+        raise ValueError(
+            f"Cannot record a video to '{path}': the suffix {suffix or '(none)'!r} is not a supported format. "
+            f"Use one of {', '.join(VIDEO_FORMATS)} (e.g. 'replay.mp4')."
+        )
+    return VIDEO_FORMATS[suffix]
+
+
+def _write_video(frames: Iterator[np.ndarray], path: Path, fps: float, video_format: VideoFormat) -> Path:
     """Encode ``frames`` with imageio-ffmpeg's bundled ffmpeg into ``path`` (atomically)."""
     import imageio_ffmpeg
 
@@ -149,13 +188,13 @@ def _write_mp4(frames: Iterator[np.ndarray], path: Path, fps: float) -> Path:
             str(temporary),
             (width, height),
             pix_fmt_in="rgb24" if channels == 3 else "rgba",
-            pix_fmt_out="yuv420p",
+            pix_fmt_out=video_format.pixel_format,
             fps=fps,
-            codec="libx264",
-            macro_block_size=2,  # yuv420p needs even sides; an odd side is scaled up by one pixel
+            codec=video_format.codec,
+            quality=None if video_format.codec == "gif" else 5,
+            macro_block_size=video_format.macro_block_size,
             ffmpeg_log_level="error",
-            # the temporary file has no .mp4 suffix, so name the container; faststart lets browsers stream it
-            output_params=["-f", "mp4", "-movflags", "+faststart"],
+            output_params=list(video_format.output_params),
         )
         writer.send(None)
         try:
