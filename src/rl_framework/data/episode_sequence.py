@@ -27,11 +27,12 @@ Examples::
 
 from __future__ import annotations
 
+import operator
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 import gymnasium as gym
 import numpy as np
@@ -39,6 +40,7 @@ from imitation.data import types
 
 from rl_framework.data.arrow import ArrowEpisodes
 from rl_framework.data.batches import TransitionBatches, episode_blocks
+from rl_framework.data.building import EpisodeLayout, GrowingEpisodes, SelectedEpisodes, as_trajectory
 from rl_framework.data.recording import record_trajectories, trajectory_from_steps
 from rl_framework.data.sources import (
     EpisodeSource,
@@ -92,19 +94,21 @@ class EpisodeStatistics:
 
 
 class EpisodeSequence:
-    """An ordered, immutable collection of recorded episodes (the demonstrations of imitation learning).
+    """An ordered collection of recorded episodes (the demonstrations of imitation learning).
 
-    Build one with ``from_dataset``, ``from_trajectories``, ``from_episodes`` or ``from_agent``;
-    don't call the constructor. ``len(seq)`` is the number of episodes, iterating yields one
-    ``TrajectoryWithRew`` per episode (a ``Trajectory`` if the data has no rewards), and
-    ``transition_batches`` streams shuffled transitions for training.
+    Build one with ``from_dataset``, ``from_trajectories``, ``from_episodes``, ``from_agent`` or
+    ``from_generator``, or start with ``empty`` and ``append``; don't call the constructor. Only
+    sequences made by ``empty``/``from_generator`` grow; the others are immutable. ``len(seq)`` is
+    the number of episodes, ``seq[i]`` one episode and ``seq[a:b]`` a lazy sub-sequence,
+    iterating yields one ``TrajectoryWithRew`` per episode (a ``Trajectory`` if the data has no
+    rewards), and ``transition_batches`` streams shuffled transitions for training.
 
     :param source: where the episodes live (internal).
     """
 
     def __init__(self, source: EpisodeSource) -> None:
         self._source = source
-        first = source.read(0, 1)
+        first = source.read(0, min(1, len(source)))  # an empty (growing) source gives its layout in a 0-episode block
         self.observation_shape: tuple[int, ...] = tuple(first.observations.shape[1:])
         """Shape of one observation (from the first episode)."""
         self.observation_dtype: np.dtype[Any] = first.observations.dtype
@@ -143,14 +147,15 @@ class EpisodeSequence:
         return cls(MemoryEpisodes(columns_of(list(trajectories), "the given trajectories")))
 
     @classmethod
-    def from_episodes(cls, episodes: Sequence[Sequence[Sequence[Any]]]) -> EpisodeSequence:
+    def from_episodes(cls, episodes: Iterable[Sequence[Sequence[Any]]]) -> EpisodeSequence:
         """Build episodes from plain Python lists of per-step tuples.
 
         Each episode is a list of steps ``(observation, action, next_observation, reward,
         terminated, truncated, info)`` exactly as ``env.step`` produces them, in order; each
         ``next_observation`` must equal the following step's ``observation``.
 
-        :param episodes: a list of episodes, each a non-empty list of step tuples.
+        :param episodes: a list (or any iterable, e.g. a generator) of episodes, each a non-empty
+            list of step tuples.
         :return: the episodes, in memory (rewards stored as float32).
         :raises ValueError: if there are no episodes, or an episode is empty or inconsistent.
         """
@@ -179,6 +184,62 @@ class EpisodeSequence:
         trajectories = record_trajectories(agent_or_policy, environment, n_episodes, seed, deterministic)
         return cls(MemoryEpisodes(columns_of(trajectories, "the recorded episodes")))
 
+    @classmethod
+    def from_generator(cls, episodes: Iterable[Any]) -> EpisodeSequence:
+        """Build episodes from an iterable consumed once, e.g. a generator that records them.
+
+        Each item is an imitation ``TrajectoryWithRew`` (or ``Trajectory``) or a list of step
+        tuples as in ``from_episodes``. Episodes are appended one at a time to growing buffers
+        (no list of all episodes is kept), so the result also takes ``append``.
+
+        :param episodes: the episodes; all must share shapes and dtypes (those of the first).
+        :return: the episodes, in memory.
+        :raises ValueError: if there are no episodes, or one is inconsistent with the first.
+        """
+        iterator = iter(episodes)
+        first = next(iterator, None)
+        if first is None:
+            raise ValueError(
+                "The generator yielded no episodes. For a sequence that starts empty use "
+                "EpisodeSequence.empty(observation_space, action_space) and append(...) to it."
+            )
+        trajectory = as_trajectory(first, 0)
+        source = GrowingEpisodes(EpisodeLayout.of_columns(columns_of([trajectory], "episode 0")))
+        source.append(trajectory, 0)
+        for index, episode in enumerate(iterator, start=1):
+            source.append(as_trajectory(episode, index), index)
+        return cls(source)
+
+    @classmethod
+    def empty(
+        cls, observation_space: gym.Space[Any], action_space: gym.Space[Any], with_rewards: bool = True
+    ) -> EpisodeSequence:
+        """An empty sequence for the episodes of an environment with these spaces; fill it with ``append``.
+
+        :param observation_space: the environment's observation space (its shape and dtype are kept).
+        :param action_space: the environment's action space.
+        :param with_rewards: whether the episodes will carry rewards.
+        :return: an empty sequence.
+        :raises ValueError: for ``Dict``/``Tuple`` spaces (imitation's format stores arrays only).
+        """
+        return cls(GrowingEpisodes(EpisodeLayout.of_spaces(observation_space, action_space, with_rewards)))
+
+    def append(self, episode: Any) -> None:
+        """Append one episode to a sequence made by ``empty`` or ``from_generator``.
+
+        :param episode: a ``TrajectoryWithRew`` (or ``Trajectory``) or a list of step tuples (see
+            ``from_episodes``); observations and actions are cast to the sequence's dtypes.
+        :raises TypeError: for a sequence of another kind (its episodes are fixed).
+        :raises ValueError: when the episode's shapes, dtype kinds or rewards differ from the sequence's.
+        """
+        if not isinstance(self._source, GrowingEpisodes):
+            raise TypeError(
+                f"This EpisodeSequence reads {self._source.description} and cannot grow. Append to one made with "
+                f"EpisodeSequence.empty(...) or .from_generator(...), e.g. "
+                f"EpisodeSequence.from_generator(itertools.chain(sequence, [episode]))."
+            )
+        self._source.append(as_trajectory(episode, len(self)), len(self))
+
     # -- saving ---------------------------------------------------------------------------------
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write the episodes as imitation's dataset folder, atomically.
@@ -191,6 +252,8 @@ class EpisodeSequence:
         :return: the destination as a ``Path``.
         :raises ValueError: if ``path`` is a file or a non-empty folder that is not a dataset.
         """
+        if len(self) == 0:
+            raise ValueError("The episode sequence is empty, and imitation's format cannot save no episodes.")
         with atomic_directory(path, is_replaceable_dataset, "a trajectory dataset") as temporary:
             if isinstance(self._source, ArrowEpisodes):
                 copy_dataset_files(self._source.folder, temporary)
@@ -213,6 +276,29 @@ class EpisodeSequence:
                 yield columns.trajectory(episode)
             self._source.release_pages()
 
+    @overload
+    def __getitem__(self, index: int) -> types.Trajectory: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> EpisodeSequence: ...
+
+    def __getitem__(self, index: int | slice) -> types.Trajectory | EpisodeSequence:
+        """Episode ``index`` as a ``TrajectoryWithRew`` (negative counts from the end), or a slice as a sequence.
+
+        A slice is a lazy view: slicing a dataset read from disk reads nothing until used.
+
+        :raises IndexError: for an episode index out of range.
+        """
+        if isinstance(index, slice):
+            layout = EpisodeLayout.of_columns(self._source.read(0, min(1, len(self))))
+            chosen = np.arange(len(self))[index]
+            return EpisodeSequence(SelectedEpisodes(self._source, chosen, layout))
+        position = operator.index(index)
+        if not -len(self) <= position < len(self):
+            raise IndexError(f"Episode index {index} is out of range for {len(self)} episodes.")
+        position %= len(self)
+        return self._source.read(position, position + 1).trajectory(0)
+
     def __repr__(self) -> str:
         return (
             f"EpisodeSequence({len(self)} episodes, {self.n_transitions} transitions from {self._source.description})"
@@ -234,6 +320,8 @@ class EpisodeSequence:
         :return: the statistics.
         """
         lengths = self._source.lengths
+        if len(lengths) == 0:
+            raise ValueError("The episode sequence is empty: append(...) episodes first.")
         returns = self._returns()
         return EpisodeStatistics(
             n_episodes=len(lengths),
