@@ -33,9 +33,14 @@ PPO_PARAMETERS = {
 }
 
 
+#: The registry name exploration/share_agent.py shares, and the full run's budget.
+AGENT_NAME = "ppo-CartPole-v1"
+FULL_TIMESTEPS = 100_000
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--timesteps", type=int, default=100_000, help="training environment steps")
+    parser.add_argument("--timesteps", type=int, default=FULL_TIMESTEPS, help="training environment steps")
     parser.add_argument("--eval-episodes", type=int, default=100)
     parser.add_argument(
         "--registry", type=Path, default=None, help="registry folder (default ~/.rl_framework/registry)"
@@ -43,8 +48,11 @@ def main() -> None:
     parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
     args = parser.parse_args()
 
+    # A quick smoke run goes under its own name, so it never becomes the "latest" of the real agent
+    # that exploration/share_agent.py shares.
+    agent_name = AGENT_NAME if args.timesteps >= FULL_TIMESTEPS else f"{AGENT_NAME}-quick"
     connector = LocalConnector(
-        LocalUploadConfig(agent_name="ppo-CartPole-v1", n_eval_episodes=args.eval_episodes, video_length=500),
+        LocalUploadConfig(agent_name=agent_name, n_eval_episodes=args.eval_episodes, video_length=500),
         registry_path=args.registry,
     )
     agent = StableBaselinesAgent(algorithm_class="PPO", algorithm_parameters=PPO_PARAMETERS)

@@ -110,8 +110,9 @@ def test_corrupt_agent_artifact_is_detected(offline_folder, trained_session, tmp
     copy = Path(shutil.copytree(offline_folder / task_id, tmp_path / "session"))
     next(copy.glob("data/**/artifacts/agent/agent.zip")).write_bytes(b"not the agent")
     config = ClearMLDownloadConfig(offline_session=copy, destination=tmp_path / "out")
-    with pytest.raises(ValueError, match="is corrupt: its sha256 is"):
+    with pytest.raises(ValueError, match="artifact 'agent' is corrupt or was modified.*Upload it again"):
         ClearMLConnector(download_config=config).download()
+    assert not (tmp_path / "out").exists()
 
 
 def test_unknown_artifact_lists_the_task_artifacts(trained_session) -> None:
@@ -126,7 +127,11 @@ def test_running_task_is_used_and_left_open_with_companion_files(offline_folder,
     agent, _ = vecnormalize_agent
     task = Task.init(project_name="mine", task_name="own task", auto_connect_frameworks={"detect_repository": False})
     try:
-        connector = ClearMLConnector(ClearMLUploadConfig(task_name="ignored", artifact_name="policy"))
+        connector = ClearMLConnector(
+            ClearMLUploadConfig(
+                task_name="ignored", artifact_name="policy", environment_name="CartPole-v1", n_eval_episodes=2
+            )
+        )
         connector.log_value("custom", 2.5, 7)
         assert agent.upload(connector) == task.id
         connector.close()
@@ -136,6 +141,9 @@ def test_running_task_is_used_and_left_open_with_companion_files(offline_folder,
     task_json, events = session(offline_folder, task.id)
     assert task_json["name"] == "own task"
     assert {"policy", "policy.vecnormalize.pkl", "metadata"} == {a["key"] for a in task_json["execution"]["artifacts"]}
+    assert ("Summary", "mean_reward") in {
+        (e.get("metric"), e.get("variant")) for e in events
+    }  # evaluated on environment_name
     assert any(event.get("metric") == "custom" and event["value"] == 2.5 for event in events)
 
     config = ClearMLDownloadConfig(task_id=task.id, artifact_name="policy", destination=tmp_path)

@@ -477,3 +477,17 @@ def test_connector_argument_validation_never_echoes_the_token() -> None:
         HuggingFaceConnector(retry_wait=-1)
     with pytest.raises(TypeError, match="upload_config must be a HuggingFaceUploadConfig or None, got dict"):
         HuggingFaceConnector(upload_config={"repository_id": REPO})  # type: ignore[arg-type]
+
+
+def test_upload_without_evaluation_environment_evaluates_on_the_configs_env_id(hub, agent, fast_connector):
+    agent.upload(fast_connector())  # environment_name "CartPole-v1" is a registered id
+    results = json.loads(hub.files(REPO)["results.json"])
+    assert results["n_eval_episodes"] == 2 and results["mean_reward"] > 0
+
+
+def test_upload_without_any_environment_to_evaluate_is_refused_before_any_work(hub, agent, fast_connector, upload_config):
+    connector = fast_connector(upload_config=upload_config(environment_name="MyPrivateEnv-v0"))
+    with pytest.raises(ValueError, match=r"'MyPrivateEnv-v0' is not a registered id\. Pass evaluation_environment="):
+        agent.upload(connector)
+    with pytest.raises(KeyError):
+        hub.files(REPO)  # not even the repository was created

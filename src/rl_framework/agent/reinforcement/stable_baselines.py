@@ -13,6 +13,8 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.policies import BasePolicy
 from stable_baselines3.common.vec_env import VecEnv
 
+from rl_framework.agent.acting import MASK_METHOD
+from rl_framework.agent.export import OnnxActor, sb3_actor
 from rl_framework.agent.reinforcement.algorithms import (
     SB3_ALGORITHMS,
     check_sb3_parameters,
@@ -82,6 +84,7 @@ class StableBaselinesAgent(SB3PolicyActing, RLAgent):
         A ``VecNormalize`` in ``vec_env`` is kept with the agent; ``callback`` takes SB3 callbacks.
         """
         self._check_action_space(vec_env.action_space)
+        self._check_action_masks(vec_env)
         continuing = self.model is not None
         if self.model is not None:
             self._check_model_spaces(vec_env)  # before adopting a normaliser that assumes them
@@ -124,8 +127,22 @@ class StableBaselinesAgent(SB3PolicyActing, RLAgent):
                 f"{', '.join(supporting_algorithms(space_name)) or 'none in the table'}."
             )
 
+    def _check_action_masks(self, vec_env: VecEnv) -> None:
+        """A masked algorithm (``MaskablePPO``) trains only on envs with ``action_masks()``: say so before building."""
+        if self._entry is not None and self._entry.masked and not vec_env.has_attr(MASK_METHOD):
+            raise ValueError(
+                f"{self.algorithm_class.__name__} needs the environment's action masks, but it has no "
+                f"{MASK_METHOD}() method. Add one returning one boolean per action (True = allowed), or wrap the env "
+                f"in sb3_contrib.common.wrappers.ActionMasker(env, mask_function)."
+            )
+
     def _build_model(self, vec_env: VecEnv) -> BaseAlgorithm:
-        parameters = {"policy": default_policy(vec_env.observation_space, self._entry), **self.algorithm_parameters}
+        # SB3 writes into the dicts it is given (SAC adds use_sde to policy_kwargs): hand it copies, so the
+        # agent's parameters (saved, uploaded, reused for another agent) stay as the user wrote them.
+        given = {
+            name: dict(value) if isinstance(value, dict) else value for name, value in self.algorithm_parameters.items()
+        }
+        parameters: dict[str, Any] = {"policy": default_policy(vec_env.observation_space, self._entry), **given}
         try:
             return self.algorithm_class(env=vec_env, **parameters)
         except AssertionError as error:  # SB3 asserts unsupported spaces in its constructor
@@ -156,6 +173,10 @@ class StableBaselinesAgent(SB3PolicyActing, RLAgent):
     def _check_ready_to_act(self) -> None:
         if self.model is None:
             raise RuntimeError("The agent has no model yet: call train(...) or load_from_file(...) first.")
+
+    def _onnx_actor(self) -> OnnxActor:
+        """The policy's deterministic actions, behind the frozen ``VecNormalize`` statistics if any (``export.py``)."""
+        return sb3_actor(self.acting_policy(), self.normalizer.statistics)
 
     # -- persistence ----------------------------------------------------------------------
     def save_to_file(self, file_path: str | os.PathLike[str]) -> list[Path]:

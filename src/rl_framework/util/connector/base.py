@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import inspect
 import json
+import logging
 import os
 import time
 from abc import ABC, abstractmethod
@@ -10,6 +12,33 @@ from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from rl_framework.util.checks import non_negative_int
+from rl_framework.util.files import atomic_write_text
+
+logger = logging.getLogger(__name__)
+
+
+class EpisodeResults(Protocol):
+    """What an upload reads of an evaluation (``rl_framework.agent.evaluation.EvaluationResult`` has it)."""
+
+    @property
+    def episode_returns(self) -> Any:
+        """Every episode's return."""
+
+    @property
+    def episode_lengths(self) -> Any:
+        """Every episode's length."""
+
+    @property
+    def mean_reward(self) -> float:
+        """Mean episode return."""
+
+    @property
+    def std_reward(self) -> float:
+        """Standard deviation of the episode returns."""
+
+    @property
+    def mean_length(self) -> float:
+        """Mean episode length."""
 
 
 @runtime_checkable
@@ -30,9 +59,15 @@ class ShareableAgent(Protocol):
         """Act on one observation (what replay videos call)."""
 
     def evaluate_episodes(
-        self, evaluation_environment: Any, n_eval_episodes: int = 10, *args: Any, **kwargs: Any
-    ) -> Any:
-        """Evaluate the agent; return an ``EvaluationResult``."""
+        self,
+        evaluation_environment: Any,
+        n_eval_episodes: int = 10,
+        seeds: Any = None,
+        deterministic: bool = True,
+        progress_bar: bool = True,
+        max_parallel_environments: int = 100,
+    ) -> EpisodeResults:
+        """Evaluate the agent; return its per-episode results."""
 
 
 class Connector(ABC):
@@ -62,8 +97,12 @@ class Connector(ABC):
         agent: ShareableAgent,
         evaluation_environment: Any | None = None,
         video_recording_environment: Any | None = None,
+        force: bool = False,
     ) -> str:
         """Upload ``agent`` (plus evaluation result and replay video when environments are given).
+
+        Every connector refuses, before any work, an agent whose network holds NaN/inf values
+        (``NonFiniteError``) unless ``force=True``.
 
         :return: where the agent went (version folder, repository URL, task id ...).
         """
@@ -82,6 +121,46 @@ class Connector(ABC):
     @abstractmethod
     def save_checkpoint(self, agent: ShareableAgent, timestep: int) -> None:
         """Store a checkpoint of ``agent`` taken at ``timestep``."""
+
+    def training_interrupted(self, agent: ShareableAgent, timestep: int) -> None:
+        """Called when ``train(..., connector=...)`` is interrupted (Ctrl-C): keep a final checkpoint.
+
+        The default saves ``save_checkpoint(agent, timestep)``; a failure to do so is logged, never
+        raised, so the interrupt itself still reaches the caller.
+
+        :param agent: the agent being trained.
+        :param timestep: the agent's step count at the interrupt.
+        """
+        try:
+            self.save_checkpoint(agent, timestep)
+        except Exception as error:  # the user asked to stop: report, but let the KeyboardInterrupt through
+            logger.warning(
+                "Training was interrupted at step %d and no final checkpoint could be saved: %s", timestep, error
+            )
+            return
+        logger.warning("Training was interrupted at step %d; a final checkpoint was saved.", timestep)
+
+    def run_state(self) -> dict[str, Any] | None:
+        """What identifies the run this connector logs to, so a resumed training continues it.
+
+        Checkpoints record it (``StableBaselinesAgent.save_checkpoint``); ``resume_run`` takes
+        it back. The default (a connector without runs) is ``None``.
+
+        :return: a JSON-compatible dict, or ``None``.
+        """
+        return None
+
+    def resume_run(self, state: dict[str, Any], timestep: int) -> bool:
+        """Continue logging into the run described by ``state`` (from ``run_state``) after step ``timestep``.
+
+        Called by ``StableBaselinesAgent.resume(..., connector=...)``. The default cannot continue runs.
+
+        :param state: what ``run_state`` returned when the checkpoint was saved.
+        :param timestep: the checkpoint's step count; values logged after it belong to the
+            abandoned part of the run and may be dropped.
+        :return: whether the run is continued (``False``: a new run starts).
+        """
+        return False
 
 
 def check_config_type(config: object, expected: type, parameter: str) -> None:
@@ -104,3 +183,59 @@ def append_metric(metrics_file: Path, name: str, value: float, timestep: int) ->
     metrics_file.parent.mkdir(parents=True, exist_ok=True)
     with metrics_file.open("a", encoding="utf-8") as handle:
         handle.write(line + "\n")
+
+
+def save_agent_checkpoint(agent: ShareableAgent, file_path: Path, connector: Connector | None = None) -> list[Path]:
+    """Save a resumable checkpoint of ``agent`` to ``file_path``, or its plain file if it has no checkpoints.
+
+    Agents with a ``save_checkpoint(path, connector=...)`` method (``StableBaselinesAgent``) write
+    everything a resumed training needs (optimiser, replay buffer, counters, the connector's
+    run); other agents checkpoint as ``save_to_file``.
+
+    :param agent: the agent.
+    :param file_path: the checkpoint's file.
+    :param connector: the connector whose run the checkpoint records.
+    :return: the written files, the checkpoint first.
+    """
+    saver = getattr(agent, "save_checkpoint", None)
+    if callable(saver) and "connector" in inspect.signature(saver).parameters:
+        return list(saver(file_path, connector=connector))
+    return list(agent.save_to_file(file_path))
+
+
+def save_agent_files(agent: ShareableAgent, file_path: Path, force: bool = False) -> list[Path]:
+    """``agent.save_to_file(file_path)``, passing ``force=True`` on to agents whose ``save_to_file`` takes it.
+
+    :param agent: the agent.
+    :param file_path: the agent file.
+    :param force: save even a model with NaN/inf weights (agents that check them take ``force``).
+    :return: the written files, the agent file first.
+    """
+    if force and "force" in inspect.signature(agent.save_to_file).parameters:
+        return list(agent.save_to_file(file_path, force=True))  # type: ignore[call-arg]
+    return list(agent.save_to_file(file_path))
+
+
+def truncate_metrics(metrics_file: Path, timestep: int) -> int:
+    """Drop the values logged after ``timestep`` from a JSON-lines metric log (when a run resumes there).
+
+    A line cut by a crash is dropped too. The file is rewritten atomically.
+
+    :param metrics_file: the ``metrics.jsonl`` file (nothing happens if it does not exist).
+    :param timestep: the last step to keep.
+    :return: the number of lines dropped.
+    """
+    if not metrics_file.is_file():
+        return 0
+    kept, dropped = [], 0
+    for line in metrics_file.read_text(encoding="utf-8").splitlines():
+        try:
+            if int(json.loads(line)["timestep"]) <= timestep:
+                kept.append(line)
+                continue
+        except (ValueError, KeyError, TypeError):
+            pass
+        dropped += 1
+    if dropped:
+        atomic_write_text(metrics_file, "".join(f"{line}\n" for line in kept))
+    return dropped

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import platform
 import time
 from dataclasses import dataclass
@@ -16,16 +17,50 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rl_framework.util.checks import positive_int
+from rl_framework.util.connector.base import save_agent_files
 from rl_framework.util.files import atomic_write_text
+from rl_framework.util.finite import check_finite_agent
 
 if TYPE_CHECKING:
-    from rl_framework.agent.evaluation import EvaluationResult
-    from rl_framework.util.connector.base import ShareableAgent
+    from rl_framework.util.connector.base import EpisodeResults, ShareableAgent
 
 #: Libraries whose versions go into ``metadata.json``.
 RECORDED_LIBRARIES = ("rl_framework", "stable-baselines3", "imitation", "gymnasium", "torch", "numpy")
 METADATA_FILE = "metadata.json"
 VIDEO_FILE = "replay.mp4"
+#: Names the files of an upload use besides the agent file (an agent file of such a name would replace them).
+RESERVED_FILE_NAMES = (METADATA_FILE, VIDEO_FILE, "metrics.jsonl", "checkpoints")
+
+
+def check_agent_file_name(name: Any, reserved: tuple[str, ...] = RESERVED_FILE_NAMES) -> str:
+    """Return ``name`` if it can name an agent file inside an upload, else raise ``ValueError``.
+
+    Refused: empty names, ``.``/``..``, path separators, hidden names (``.x``: temporary files
+    are hidden) and the names of the upload's other files (``reserved``).
+
+    :param name: the value to check.
+    :param reserved: file names the upload uses for other files.
+    :return: the name.
+    """
+    example = "Use a plain file name such as 'agent.zip'."
+    if not isinstance(name, str) or not name.strip() or name != name.strip():
+        raise ValueError(
+            f"agent_file_name must be a non-empty name without surrounding spaces, got {name!r}. {example}"
+        )
+    if any(separator in name for separator in ("/", "\\", os.sep, "\x00")) or name.startswith("."):
+        raise ValueError(
+            f"agent_file_name must be a plain file name (no folder, no path separator, not '.', '..' or a hidden "
+            f"name), got {name!r}. {example}"
+        )
+    # Companion files are found by the agent file's stem ("<stem>.<x>"), so a stem shared with a
+    # reserved file ("metadata.zip" -> "metadata.json") would make that file look like the agent's.
+    stem = name.rsplit(".", 1)[0]
+    if any(name.lower() == entry.lower() or entry.lower().startswith(f"{stem.lower()}.") for entry in reserved):
+        raise ValueError(
+            f"agent_file_name {name!r} collides with another file of the upload ({', '.join(reserved)}): the agent "
+            f"would replace it or be mistaken for it. {example}"
+        )
+    return name
 
 
 @dataclass(frozen=True)
@@ -48,8 +83,7 @@ class UploadOptions:
     seed: int | None = 0
 
     def __post_init__(self) -> None:
-        if not self.agent_file_name or "/" in self.agent_file_name or "\\" in self.agent_file_name:
-            raise ValueError(f"agent_file_name must be a plain file name, got {self.agent_file_name!r}.")
+        check_agent_file_name(self.agent_file_name)
         for name in ("n_eval_episodes", "video_length", "video_fps"):
             positive_int(getattr(self, name), name)
 
@@ -69,7 +103,7 @@ class AgentBundle:
     folder: Path
     agent_files: tuple[Path, ...]
     metadata: dict[str, Any]
-    evaluation: EvaluationResult | None = None
+    evaluation: EpisodeResults | None = None
     video_file: Path | None = None
 
     @property
@@ -81,6 +115,19 @@ class AgentBundle:
     def companion_files(self) -> tuple[Path, ...]:
         """Files the agent wrote besides its agent file."""
         return self.agent_files[1:]
+
+
+def visible_files(folder: Path) -> list[str]:
+    """Every file below ``folder`` as a '/'-separated relative path, sorted; hidden files and folders are skipped.
+
+    Hidden names are temporary files of interrupted writes (``.<name>.*.tmp``) and markers.
+    """
+    names = []
+    for path in folder.rglob("*"):
+        relative = path.relative_to(folder)
+        if path.is_file() and not any(part.startswith(".") for part in relative.parts):
+            names.append(relative.as_posix())
+    return sorted(names)
 
 
 def sha256_of(file_path: Path) -> str:
@@ -117,24 +164,57 @@ def environment_name(environment: Any) -> str | None:
     return getattr(spec, "id", None)
 
 
+def results_environment(given: Any | None, environment_name: str | None, connector: str, fix: str) -> Any:
+    """The environment an upload that shows results (a model card, an experiment page) evaluates on.
+
+    :param given: the ``evaluation_environment`` passed to ``upload``, used when given.
+    :param environment_name: the upload config's environment id, used when registered with gymnasium.
+    :param connector: the connector's name, for the message.
+    :param fix: how to set an environment name in that connector's config, for the message.
+    :return: ``given``, or ``environment_name``.
+    :raises ValueError: when there is nothing to evaluate on, before any work.
+    """
+    if given is not None:
+        return given
+    import gymnasium as gym
+
+    if environment_name is not None and environment_name in gym.registry:
+        return environment_name
+    problem = "no environment_name" if environment_name is None else f"'{environment_name}' is not a registered id"
+    raise ValueError(
+        f"{connector} shows the agent's evaluation results, but upload got no evaluation_environment and the "
+        f"config has {problem}. Pass evaluation_environment=... to upload, or {fix}."
+    )
+
+
 def bundle_agent(
     agent: ShareableAgent,
     folder: Path,
     options: UploadOptions,
     evaluation_environment: Any | None = None,
     video_recording_environment: Any | None = None,
+    force: bool = False,
 ) -> AgentBundle:
     """Save ``agent`` into ``folder`` with its metadata, evaluation and replay video.
+
+    ``metadata.json`` records the sha256 of every file in ``folder``: the agent file and its
+    companions under ``"files"``, everything else (video, a run's metrics and checkpoints)
+    under ``"other_files"``, so a download can verify the whole version.
 
     :param agent: the agent to bundle.
     :param folder: an empty (or new) folder that receives the files.
     :param options: what to evaluate and record.
     :param evaluation_environment: evaluate the agent on it when given.
     :param video_recording_environment: record a replay video on it when given (``render_mode="rgb_array"``).
+    :param force: bundle even an agent whose network holds NaN/inf values.
     :return: the bundle.
+    :raises NonFiniteError: for an agent with NaN/inf weights (unless ``force``), before any work.
     """
+    check_finite_agent(agent, "upload", force)
     folder.mkdir(parents=True, exist_ok=True)
-    agent_files = saved_files(agent.save_to_file(folder / options.agent_file_name), folder, type(agent).__name__)
+    agent_files = saved_files(
+        save_agent_files(agent, folder / options.agent_file_name, force), folder, type(agent).__name__
+    )
     agent_file = agent_files[0]
     evaluation = None
     if evaluation_environment is not None:
@@ -165,6 +245,11 @@ def bundle_agent(
         "agent_file": agent_file.name,
         "sha256": sha256_of(agent_file),
         "files": {path.name: sha256_of(path) for path in agent_files},
+        "other_files": {
+            name: sha256_of(folder / name)
+            for name in visible_files(folder)
+            if name != METADATA_FILE and name not in {path.name for path in agent_files}
+        },
         "library_versions": library_versions(),
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }

@@ -24,9 +24,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
-from rl_framework.util.connector.base import Connector, check_config_type
-from rl_framework.util.connector.bundle import UploadOptions, bundle_agent, sha256_of
+from rl_framework.util.connector.base import Connector, check_config_type, save_agent_checkpoint
+from rl_framework.util.connector.bundle import UploadOptions, bundle_agent, results_environment, sha256_of
 from rl_framework.util.files import atomic_write_with
+from rl_framework.util.finite import check_finite_agent
 
 if TYPE_CHECKING:
     from clearml import Task
@@ -38,9 +39,14 @@ METADATA_ARTIFACT = "metadata"
 #: ``task.close()`` wait up to 300 s) and no automatic model logging of every ``torch.save``.
 TASK_FRAMEWORK_SETTINGS = {"detect_repository": False, "pytorch": False}
 
-#: artifact name -> function returning the artifact's local file and its original file name
-#: (copies in ClearML's download cache may carry another name).
-ArtifactFiles = dict[str, Callable[[], tuple[Path, str]]]
+#: artifact name -> function returning the artifact's local file, its original file name (copies
+#: in ClearML's download cache may carry another name) and the sha256 ClearML recorded for it.
+ArtifactFiles = dict[str, Callable[[], tuple[Path, str, str | None]]]
+CONFIGURATION_HELP = (
+    "Run `clearml-init` once (it writes ~/clearml.conf with your server and API keys), or set "
+    "CLEARML_CONFIG_FILE, or CLEARML_API_HOST + CLEARML_API_ACCESS_KEY + CLEARML_API_SECRET_KEY; to work without "
+    "a server call clearml.Task.set_offline(True) first."
+)
 
 
 def _require_text(owner: str, name: str, value: Any) -> None:
@@ -56,12 +62,15 @@ class ClearMLUploadConfig(UploadOptions):
     :param task_name: name of a task the connector creates (ignored when a task is already running).
     :param artifact_name: artifact holding the agent file; companion files get ``<artifact_name>.<suffix>``.
     :param model_name: name of the output model registered when online (default: ``task_name``).
+    :param environment_name: a registered env id to evaluate on when ``upload`` gets no
+        ``evaluation_environment`` (the task always shows evaluation results).
     """
 
     project_name: str = "rl_framework"
     task_name: str = "agent training"
     artifact_name: str = "agent"
     model_name: str | None = None
+    environment_name: str | None = None
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -130,6 +139,31 @@ class ClearMLConnector(Connector):
         self._task: Task | None = None
         self._owns_task = False
         self._last_timestep = 0
+        self._continue_task_id: str | None = None
+
+    def check_access(self) -> None:
+        """Make sure ClearML can record: a running task, offline mode, or a configured server.
+
+        Called by ``train(..., connector=...)`` before training, so a missing ``clearml.conf``
+        is found before any work instead of at the first logged value.
+
+        :raises PermissionError: when ClearML has no server configuration and no API credentials.
+        """
+        from clearml import Task
+
+        if self._task is not None or Task.current_task() is not None or Task.is_offline():
+            return
+        from clearml.backend_api.session.defs import ENV_ACCESS_KEY, ENV_AUTH_TOKEN
+        from clearml.config import ConfigWrapper
+
+        if not (
+            ENV_AUTH_TOKEN.get()
+            or ENV_ACCESS_KEY.get()
+            or ConfigWrapper._init().get("api.credentials.access_key", None)
+        ):
+            raise PermissionError(
+                f"ClearML is not configured on this machine (no API credentials). {CONFIGURATION_HELP}"
+            )
 
     # -- the task -------------------------------------------------------------------------
     @property
@@ -140,11 +174,13 @@ class ClearMLConnector(Connector):
 
             running: Task | None = Task.current_task()
             if running is None:
+                self.check_access()
                 running = Task.init(
                     project_name=self.upload_config.project_name,
                     task_name=self.upload_config.task_name,
                     reuse_last_task_id=False,
                     auto_connect_frameworks=dict(TASK_FRAMEWORK_SETTINGS),
+                    **({"continue_last_task": self._continue_task_id} if self._continue_task_id else {}),
                 )
                 self._owns_task = True
             self._task = running
@@ -174,10 +210,34 @@ class ClearMLConnector(Connector):
         self._last_timestep = int(timestep)
 
     def save_checkpoint(self, agent: ShareableAgent, timestep: int) -> None:
-        """Upload ``agent`` as the artifact ``checkpoint_step_<timestep>``."""
+        """Upload a resumable checkpoint of ``agent`` as the artifact ``checkpoint_step_<timestep>``."""
         name = f"checkpoint_step_{timestep}"
         with tempfile.TemporaryDirectory(prefix="rl_framework-checkpoint-") as folder:
-            _upload_agent_files(self.task, tuple(agent.save_to_file(Path(folder) / f"{name}.zip")), name)
+            files = save_agent_checkpoint(agent, Path(folder) / f"{name}.zip", self)
+            _upload_agent_files(self.task, tuple(files), name)
+
+    def run_state(self) -> dict[str, Any]:
+        """The task this connector reports to (recorded in checkpoints)."""
+        return {"connector": type(self).__name__, "task_id": str(self.task.id)}
+
+    def resume_run(self, state: dict[str, Any], timestep: int) -> bool:
+        """Report to ``state``'s task again (ClearML's ``continue_last_task``) if no task is in use yet.
+
+        Scalars reported after ``timestep`` stay in the task (ClearML keeps its history); the
+        resumed run reports from ``timestep`` on. Offline sessions cannot be continued.
+
+        :return: whether the task is continued.
+        """
+        from clearml import Task
+
+        task_id = state.get("task_id")
+        if not isinstance(task_id, str) or self._task is not None or Task.is_offline():
+            return False
+        running = Task.current_task()
+        if running is not None:
+            return str(running.id) == task_id
+        self._continue_task_id = task_id
+        return True
 
     # -- sharing --------------------------------------------------------------------------
     def upload(
@@ -185,6 +245,7 @@ class ClearMLConnector(Connector):
         agent: ShareableAgent,
         evaluation_environment: Any | None = None,
         video_recording_environment: Any | None = None,
+        force: bool = False,
     ) -> str:
         """Upload ``agent`` with its metadata, evaluation and replay video to the task.
 
@@ -194,17 +255,31 @@ class ClearMLConnector(Connector):
         :param agent: the agent to upload.
         :param evaluation_environment: evaluate on it; the result goes into the metadata and the task's summary.
         :param video_recording_environment: record the replay video on it (``render_mode="rgb_array"``).
+        :param force: upload even an agent whose network holds NaN/inf values.
         :return: the task id.
+        :raises NonFiniteError: for an agent with NaN/inf weights (unless ``force``), before any work.
         """
+        check_finite_agent(agent, "upload", force)
         from clearml import OutputModel, Task
 
         config, task = self.upload_config, self.task
+        evaluation_environment = results_environment(
+            evaluation_environment,
+            config.environment_name,
+            "A ClearML task",
+            "set ClearMLUploadConfig(environment_name=...) to a registered env id",
+        )
         with tempfile.TemporaryDirectory(prefix="rl_framework-clearml-") as folder:
-            bundle = bundle_agent(agent, Path(folder), config, evaluation_environment, video_recording_environment)
+            bundle = bundle_agent(
+                agent, Path(folder), config, evaluation_environment, video_recording_environment, force
+            )
             if bundle.metadata["algorithm_parameters"]:
                 task.connect(bundle.metadata["algorithm_parameters"], name="algorithm_parameters")
             _upload_agent_files(task, bundle.agent_files, config.artifact_name)
-            task.upload_artifact(METADATA_ARTIFACT, artifact_object=bundle.metadata, wait_on_upload=True)
+            # Uploaded last and naming its artifact: a download verifies the agent artifact against it, so
+            # an upload cut off halfway (new agent, old metadata) is detected instead of loaded.
+            metadata = {**bundle.metadata, "artifact": config.artifact_name}
+            task.upload_artifact(METADATA_ARTIFACT, artifact_object=metadata, wait_on_upload=True)
             logger = task.get_logger()
             for name, value in bundle.metadata.get("evaluation", {}).items():
                 if name != "is_deterministic":
@@ -237,8 +312,14 @@ class ClearMLConnector(Connector):
                 sources = [_model_file(config.model_id)]
             else:
                 sources = _agent_sources(config, Path(scratch))
+            # Created only now that every file is found and verified: a failed download leaves no empty folder.
             destination = Path(config.destination or tempfile.mkdtemp(prefix="rl_framework-clearml-"))
-            copies = [_copy_into(source, name, destination) for source, name in sources]
+            try:
+                copies = [_copy_into(source, name, destination) for source, name in sources]
+            except BaseException:
+                if config.destination is None:
+                    shutil.rmtree(destination, ignore_errors=True)
+                raise
         return copies[0]
 
 
@@ -252,19 +333,38 @@ def _upload_agent_files(task: Task, agent_files: tuple[Path, ...], name: str) ->
 
 
 def _agent_sources(config: ClearMLDownloadConfig, scratch: Path) -> list[tuple[Path, str]]:
-    """The agent artifact's file (checked against the task's metadata) and its companions, with their names."""
+    """The agent artifact's file and its companions with their names, each verified.
+
+    Every file is checked against the sha256 ClearML recorded for its artifact, and the agent
+    artifact (with its companions) against the task's ``metadata`` when it describes that artifact.
+    """
     artifacts = _artifact_files(config, scratch)
     if config.artifact_name not in artifacts:
         raise LookupError(
             f"The ClearML task has no artifact '{config.artifact_name}'. Its artifacts: "
             f"{', '.join(sorted(artifacts)) or 'none'}. Set ClearMLDownloadConfig(artifact_name=...)."
         )
-    agent = artifacts[config.artifact_name]()
+    names = [config.artifact_name, *(name for name in artifacts if name.startswith(f"{config.artifact_name}."))]
+    fetched = {name: _checked(name, *artifacts[name]()) for name in names}
     if METADATA_ARTIFACT in artifacts:
-        metadata_file, _ = artifacts[METADATA_ARTIFACT]()
-        _verify(*agent, json.loads(metadata_file.read_text(encoding="utf-8")))
-    companions = [fetch() for name, fetch in artifacts.items() if name.startswith(f"{config.artifact_name}.")]
-    return [agent, *companions]
+        metadata_file, _, recorded = artifacts[METADATA_ARTIFACT]()
+        _checked(METADATA_ARTIFACT, metadata_file, METADATA_ARTIFACT, recorded)
+        try:
+            metadata = json.loads(metadata_file.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+            raise ValueError(f"The task's metadata artifact is corrupt ({error}). Upload the agent again.") from None
+        _verify(config.artifact_name, fetched, metadata)
+    return list(fetched.values())
+
+
+def _checked(artifact: str, path: Path, name: str, recorded: str | None) -> tuple[Path, str]:
+    """``(path, name)`` after comparing the file with the sha256 ClearML recorded for the artifact."""
+    if recorded and path.is_file() and sha256_of(path) != recorded:
+        raise ValueError(
+            f"The file of the ClearML artifact '{artifact}' is corrupt or was modified: its sha256 differs from the "
+            f"one ClearML recorded ({recorded}). Upload it again."
+        )
+    return path, name
 
 
 def _artifact_files(config: ClearMLDownloadConfig, scratch: Path) -> ArtifactFiles:
@@ -285,9 +385,9 @@ def _artifact_files(config: ClearMLDownloadConfig, scratch: Path) -> ArtifactFil
     return {name: functools.partial(_fetch_artifact, artifact) for name, artifact in artifacts.items()}
 
 
-def _fetch_artifact(artifact: Any) -> tuple[Path, str]:
-    """Download a server artifact into ClearML's cache; return the copy and the artifact's file name."""
-    return Path(artifact.get_local_copy(raise_on_error=True)), _url_name(artifact.url)
+def _fetch_artifact(artifact: Any) -> tuple[Path, str, str | None]:
+    """Download a server artifact into ClearML's cache; return the copy, its file name and recorded sha256."""
+    return Path(artifact.get_local_copy(raise_on_error=True)), _url_name(artifact.url), artifact.hash or None
 
 
 def _session_folder(session: Path, scratch: Path) -> Path:
@@ -305,26 +405,46 @@ def _session_folder(session: Path, scratch: Path) -> Path:
 
 
 def _offline_artifacts(folder: Path) -> ArtifactFiles:
-    """Artifacts listed in an offline session's ``task.json``, resolved inside ``folder``."""
+    """Artifacts listed in an offline session's ``task.json``, resolved inside ``folder`` only.
+
+    A URI that does not lead to a file inside the session (an absolute path elsewhere, ``..``)
+    is never followed: fetching that artifact raises ``ValueError``.
+    """
+    folder = Path(str(folder))  # clearml hands out pathlib2 paths, which lack is_relative_to
     task_file = folder / "task.json"
     if not task_file.is_file():
         raise FileNotFoundError(
             f"No ClearML offline session at '{folder}' (no task.json). Check the task id, or pass "
             f"offline_session=<session folder or .zip>."
         )
-    exported = json.loads(task_file.read_text(encoding="utf-8"))
+    try:
+        exported = json.loads(task_file.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ValueError(f"'{task_file}' is corrupt (not JSON: {error}); the offline session is unusable.") from None
     # Artifact URIs are absolute paths inside the folder the session was recorded in.
     recorded_in = Path(exported.get("offline_folder", folder))
+    inside = folder.resolve()
     files: ArtifactFiles = {}
     for artifact in exported.get("execution", {}).get("artifacts", []):
-        path = Path(artifact["uri"])
-        local = folder / path.relative_to(recorded_in) if path.is_relative_to(recorded_in) else path
-        files[artifact["key"]] = functools.partial(_same_file, local)
+        path = Path(str(artifact.get("uri", "")))
+        local = (folder / path.relative_to(recorded_in)).resolve() if path.is_relative_to(recorded_in) else None
+        key = str(artifact.get("key"))
+        if local is None or not local.is_relative_to(inside):
+            files[key] = functools.partial(_outside_session, key, str(path), folder)
+        else:
+            files[key] = functools.partial(_same_file, local, artifact.get("hash"))
     return files
 
 
-def _same_file(path: Path) -> tuple[Path, str]:
-    return path, path.name
+def _outside_session(key: str, uri: str, folder: Path) -> tuple[Path, str, str | None]:
+    raise ValueError(
+        f"The artifact '{key}' of the offline session '{folder}' points at '{uri}', outside the session folder: the "
+        f"session's task.json is corrupt or was tampered with, so the file is not used. Export the session again."
+    )
+
+
+def _same_file(path: Path, recorded: str | None) -> tuple[Path, str, str | None]:
+    return path, path.name, recorded
 
 
 def _url_name(url: str) -> str:
@@ -347,13 +467,30 @@ def _copy_into(source: Path, name: str, destination: Path) -> Path:
     return atomic_write_with(destination / name, lambda temporary: shutil.copyfile(source, temporary))
 
 
-def _verify(agent_file: Path, name: str, metadata: dict[str, Any]) -> None:
-    """Compare ``agent_file`` (originally called ``name``) with the sha256 in the metadata uploaded with it."""
-    if metadata.get("agent_file") != name or "sha256" not in metadata:
-        return  # e.g. a checkpoint: the metadata describes another file
-    actual = sha256_of(agent_file)
-    if actual != metadata["sha256"]:
-        raise ValueError(
-            f"The agent file '{name}' of the ClearML task is corrupt: its sha256 is {actual}, the task's metadata "
-            f"records {metadata['sha256']}. Upload the agent again."
-        )
+def _verify(artifact_name: str, fetched: dict[str, tuple[Path, str]], metadata: dict[str, Any]) -> None:
+    """Compare the agent artifact and its companions with the sha256 values in the task's metadata.
+
+    The metadata describes the artifact it names (``"artifact"``; older uploads: the one whose
+    file name is ``"agent_file"``); other artifacts (checkpoints) are left to ClearML's own hashes.
+    """
+    agent_path, agent_name = fetched[artifact_name]
+    described = metadata.get("artifact", artifact_name if metadata.get("agent_file") == agent_name else None)
+    if described != artifact_name or "sha256" not in metadata:
+        return
+    stem = Path(str(metadata.get("agent_file", agent_name))).stem
+    recorded = dict(metadata.get("files") or {})
+    for name, (path, _) in fetched.items():
+        file_name = str(metadata.get("agent_file")) if name == artifact_name else stem + name[len(artifact_name) :]
+        expected = metadata["sha256"] if name == artifact_name else recorded.get(file_name)
+        actual = sha256_of(path)
+        if expected is None:
+            raise ValueError(
+                f"The ClearML artifact '{name}' is not recorded in the task's metadata: it was added after the upload "
+                f"and would be loaded with the agent. Upload the agent again."
+            )
+        if actual != expected:
+            raise ValueError(
+                f"The agent file of the ClearML artifact '{name}' is corrupt or does not belong to the task's metadata "
+                f"(an upload cut off halfway?): its sha256 is {actual}, the metadata records {expected}. Upload the "
+                f"agent again."
+            )

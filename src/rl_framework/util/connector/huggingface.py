@@ -20,10 +20,18 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from rl_framework.util.checks import non_negative_int
-from rl_framework.util.connector.base import METRICS_FILE, Connector, append_metric, check_config_type
-from rl_framework.util.connector.bundle import AgentBundle, bundle_agent
+from rl_framework.util.connector.base import (
+    METRICS_FILE,
+    Connector,
+    append_metric,
+    check_config_type,
+    save_agent_checkpoint,
+    truncate_metrics,
+)
+from rl_framework.util.connector.bundle import AgentBundle, bundle_agent, results_environment
 from rl_framework.util.connector.huggingface_card import RESULTS_FILE, write_hub_files
 from rl_framework.util.connector.huggingface_config import HuggingFaceDownloadConfig, HuggingFaceUploadConfig
+from rl_framework.util.finite import check_finite_agent
 
 if TYPE_CHECKING:
     from huggingface_hub import HfApi
@@ -112,16 +120,33 @@ class HuggingFaceConnector(Connector):
         evaluation or recording, so a token problem never costs work. A connector without an
         upload config has nothing to check.
 
-        :raises PermissionError: when no token is found, or the Hub rejects it or it is read-only.
+        The token must be able to write ``upload_config.repository_id``: its namespace must be the
+        token user's or an organisation where the user may write, and a fine-grained token needs
+        ``repo.write`` for the repository or its namespace (read from the Hub's ``whoami``).
+
+        :raises PermissionError: when no token is found, or the Hub rejects it, it is read-only, or
+            it cannot write the repository.
         """
         if self.upload_config is not None:
-            self.authenticated_user()
+            identity = self._identity()
+            problem = write_access_problem(identity, self.upload_config.repository_id)
+            if problem is not None:
+                raise PermissionError(
+                    f"The HuggingFace token from {self._token_and_source()[1]} may not create or write "
+                    f"'{self.upload_config.repository_id}': {problem}. Upload to your own namespace "
+                    f"('{identity.get('name')}/...') or an organisation you can write to, or use a token with write "
+                    f"access to that repository."
+                )
 
     def authenticated_user(self) -> str:
         """The Hub user name the token belongs to, checking the token has write access.
 
         :raises PermissionError: when no token is found, or the Hub rejects it or it is read-only.
         """
+        return str(self._identity().get("name"))
+
+    def _identity(self) -> dict[str, Any]:
+        """The Hub's ``whoami`` answer for the token, refusing missing, rejected and read-only tokens."""
         token, source = self._token_and_source()
         if token is None:
             raise PermissionError(f"No HuggingFace token found for uploading. {TOKEN_HELP}")
@@ -134,7 +159,7 @@ class HuggingFaceConnector(Connector):
         role = identity.get("auth", {}).get("accessToken", {}).get("role")
         if role == "read":
             raise PermissionError(f"The HuggingFace token from {source} is read-only. {TOKEN_HELP}")
-        return str(identity.get("name"))
+        return dict(identity)
 
     def _token_and_source(self) -> tuple[str | None, str]:
         if self._token is not None:
@@ -155,6 +180,7 @@ class HuggingFaceConnector(Connector):
         agent: ShareableAgent,
         evaluation_environment: Any | None = None,
         video_recording_environment: Any | None = None,
+        force: bool = False,
     ) -> str:
         """Publish ``agent`` to ``upload_config.repository_id`` in one commit.
 
@@ -167,39 +193,63 @@ class HuggingFaceConnector(Connector):
         :param agent: the agent to publish.
         :param evaluation_environment: evaluate the agent on it (``upload_config.n_eval_episodes`` episodes).
         :param video_recording_environment: record ``replay.mp4`` on it (``render_mode="rgb_array"``).
+        :param force: publish even an agent whose network holds NaN/inf values.
         :return: the repository's URL.
-        :raises PermissionError: for a missing, rejected or read-only token (before any work).
+        :raises NonFiniteError: for an agent with NaN/inf weights (unless ``force``), before any work.
+        :raises PermissionError: for a missing, rejected or read-only token, or one that cannot
+            write the repository (before any work).
         :raises ConnectionError: when the Hub stays unreachable after the retries; the prepared
-            files are kept and the message names their folder.
+            files are kept and the message names their folder (any other failure removes them).
         """
         config = _required(self.upload_config, "upload_config", "HuggingFaceUploadConfig(...)")
+        check_finite_agent(agent, "upload", force)
+        evaluation_environment = results_environment(
+            evaluation_environment, config.environment_name, "The Hub's model card", "set environment_name to its id"
+        )
         self.check_access()
         api = self._api(self._token_and_source()[0])
         repository_url = self._create_repository(api, config)
-        staging = Path(tempfile.mkdtemp(prefix="upload-", dir=self.local_directory))
+        # Staging goes into local_directory only when one was given: no implicit temporary folder is left over.
+        parent = self.local_directory if self._local_directory is not None else None
+        staging = Path(tempfile.mkdtemp(prefix="rl_framework-huggingface-upload-", dir=parent))
         try:
             bundle = bundle_agent(
-                agent, staging, config.upload_options(), evaluation_environment, video_recording_environment
+                agent, staging, config.upload_options(), evaluation_environment, video_recording_environment, force
             )
             write_hub_files(bundle, config, type(agent))
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
+            uploads = self._files_to_upload(bundle, config)
+            remote_files = self._retrying(
+                lambda: {sibling.rfilename for sibling in api.model_info(config.repository_id).siblings or []},
+                f"list the files of '{config.repository_id}'",
+                kept_folder=staging,
+            )
+            operations = _commit_operations(uploads, _stale_files(remote_files, set(uploads), config))
+            commit = self._commit(api, config, operations, staging)
+        except BaseException as error:
+            # Only a ConnectionError that names the folder keeps it (the files wait there for a retry).
+            if not (isinstance(error, ConnectionError) and str(staging) in str(error)):
+                shutil.rmtree(staging, ignore_errors=True)
             raise
-        uploads = self._files_to_upload(bundle, config)
-        remote_files = self._retrying(
-            lambda: {sibling.rfilename for sibling in api.model_info(config.repository_id).siblings or []},
-            f"list the files of '{config.repository_id}'",
-            kept_folder=staging,
-        )
-        operations = _commit_operations(uploads, _stale_files(remote_files, set(uploads), config))
-        commit = self._retrying(
-            lambda: api.create_commit(config.repository_id, operations, commit_message=config.commit_message),
-            f"push the agent to '{config.repository_id}'",
-            kept_folder=staging,
-        )
         shutil.rmtree(staging, ignore_errors=True)
         logger.info("Uploaded %d files to %s (commit %s).", len(uploads), repository_url, commit.oid)
         return str(repository_url)
+
+    def _commit(self, api: HfApi, config: HuggingFaceUploadConfig, operations: list[Any], staging: Path) -> Any:
+        """Push ``operations`` in one commit; a 403 that ``check_access`` could not foresee is a PermissionError."""
+        try:
+            return self._retrying(
+                lambda: api.create_commit(config.repository_id, operations, commit_message=config.commit_message),
+                f"push the agent to '{config.repository_id}'",
+                kept_folder=staging,
+            )
+        except Exception as error:
+            if _status_code(error) == 403:
+                raise PermissionError(
+                    f"The HuggingFace Hub refused to write '{config.repository_id}' with the token from "
+                    f"{self._token_and_source()[1]}: it has no write access to that repository. Use a token with "
+                    f"write access to it (or repo.write for a fine-grained token), or upload to your own namespace."
+                ) from None
+            raise
 
     def _create_repository(self, api: HfApi, config: HuggingFaceUploadConfig) -> str:
         """Create the repository if it does not exist yet; return its URL."""
@@ -222,10 +272,11 @@ class HuggingFaceConnector(Connector):
         for companion in bundle.companion_files:
             if companion.name.endswith(".vecnormalize.pkl"):  # the zoo's name for normaliser statistics
                 uploads[ZOO_NORMALIZER_FILE] = companion
-        metrics = self.local_directory / METRICS_FILE
+        run_folder = self._local_directory or bundle.folder  # no run was logged without a local directory
+        metrics = run_folder / METRICS_FILE
         if config.upload_metrics and metrics.is_file():
             uploads[f"logs/{METRICS_FILE}"] = metrics
-        checkpoints = self.local_directory / CHECKPOINT_FOLDER
+        checkpoints = run_folder / CHECKPOINT_FOLDER
         if config.upload_checkpoints and checkpoints.is_dir():
             uploads.update({f"{CHECKPOINT_FOLDER}/{path.name}": path for path in _visible_files(checkpoints)})
         return uploads
@@ -288,9 +339,27 @@ class HuggingFaceConnector(Connector):
         append_metric(self.local_directory / METRICS_FILE, name, value, timestep)
 
     def save_checkpoint(self, agent: ShareableAgent, timestep: int) -> None:
-        """Save ``agent`` to ``<local_directory>/checkpoints/<model_name>-step-<timestep>.zip``."""
+        """Save a resumable checkpoint to ``<local_directory>/checkpoints/<model_name>-step-<timestep>.zip``."""
         stem = self.upload_config.model_name if self.upload_config is not None else "agent"
-        agent.save_to_file(self.local_directory / CHECKPOINT_FOLDER / f"{stem}-step-{timestep}.zip")
+        save_agent_checkpoint(agent, self.local_directory / CHECKPOINT_FOLDER / f"{stem}-step-{timestep}.zip", self)
+
+    def run_state(self) -> dict[str, Any]:
+        """The local directory holding the run's metrics and checkpoints (recorded in checkpoints)."""
+        return {"connector": type(self).__name__, "local_directory": str(self.local_directory.resolve())}
+
+    def resume_run(self, state: dict[str, Any], timestep: int) -> bool:
+        """Continue the run in ``state``'s local directory (if it still exists and none was chosen here).
+
+        Values logged there after ``timestep`` are dropped, so the uploaded curves continue from the checkpoint.
+
+        :return: whether the run is continued.
+        """
+        folder = Path(str(state.get("local_directory", "")))
+        if not folder.is_dir() or (self._local_directory is not None and self._local_directory.resolve() != folder):
+            return False
+        self._local_directory = folder
+        truncate_metrics(folder / METRICS_FILE, timestep)
+        return True
 
     # -- retries --------------------------------------------------------------------------
     def _retrying(self, action: Callable[[], Result], what: str, kept_folder: Path | None = None) -> Result:
@@ -336,14 +405,51 @@ def _status_code(error: Exception) -> int | None:
 
 def _is_transient(error: Exception) -> bool:
     """Network failures and 429/5xx answers are worth retrying; everything else is final."""
+    import http.client
+
     import requests
+    import urllib3
     from huggingface_hub.utils import LocalEntryNotFoundError
 
     status = _status_code(error)
     if status is not None:
         return status in TRANSIENT_STATUS_CODES
-    # hf_hub_download reports an unreachable Hub (without a cached copy) as LocalEntryNotFoundError.
-    return isinstance(error, (requests.ConnectionError, requests.Timeout, LocalEntryNotFoundError))
+    # hf_hub_download reports an unreachable Hub (without a cached copy) as LocalEntryNotFoundError;
+    # a connection dropped mid-download surfaces as ChunkedEncodingError/ProtocolError (huggingface_hub
+    # resumes only requests.ConnectionError itself) or, cut at a chunk boundary, as its size check.
+    dropped = (requests.exceptions.ChunkedEncodingError, urllib3.exceptions.ProtocolError, http.client.IncompleteRead)
+    if isinstance(error, OSError) and "Consistency check failed" in str(error):
+        return True
+    return isinstance(error, (requests.ConnectionError, requests.Timeout, LocalEntryNotFoundError, *dropped))
+
+
+def write_access_problem(identity: dict[str, Any], repository_id: str) -> str | None:
+    """Why the token of ``identity`` (the Hub's ``whoami`` answer) cannot write ``repository_id``, or ``None``.
+
+    Uses what ``whoami`` reports: the user name, the user's organisations with their role, the
+    token's role, and a fine-grained token's scoped permissions.
+
+    :param identity: the ``whoami`` answer.
+    :param repository_id: ``"owner/name"``.
+    :return: the reason, for the message, or ``None`` if the token can write there.
+    """
+    owner = repository_id.split("/")[0]
+    user = identity.get("name")
+    organisations = {
+        org.get("name"): org.get("roleInOrg") for org in identity.get("orgs") or [] if isinstance(org, dict)
+    }
+    access = identity.get("auth", {}).get("accessToken", {})
+    if owner != user and owner not in organisations:
+        return f"the token belongs to '{user}', who is neither '{owner}' nor a member of an organisation '{owner}'"
+    if owner in organisations and organisations[owner] == "read":
+        return f"'{user}' has only the read role in the organisation '{owner}'"
+    if access.get("role") == "fineGrained":
+        for scope in (access.get("fineGrained") or {}).get("scoped") or []:
+            entity = scope.get("entity") or {}
+            if entity.get("name") in (owner, repository_id) and "repo.write" in (scope.get("permissions") or []):
+                return None
+        return f"it is a fine-grained token without the 'repo.write' permission for '{repository_id}' or '{owner}'"
+    return None
 
 
 def _companions(file_name: str, remote_files: list[str]) -> list[str]:
