@@ -14,6 +14,7 @@ _NAMES = {
     "RLAgent": "rl_framework.agent.reinforcement_learning_agent",
     "ILAgent": "rl_framework.agent.imitation_learning_agent",
     "StableBaselinesAgent": "rl_framework.agent.reinforcement.stable_baselines",
+    "CustomAgent": "rl_framework.agent.reinforcement.custom_agent",
     "ImitationAgent": "rl_framework.agent.imitation.imitation.imitation",
     "EpisodeSequence": "rl_framework.data.episode_sequence",
     "EvaluationResult": "rl_framework.agent.evaluation",

@@ -11,7 +11,18 @@ from rl_framework.agent.reinforcement.stable_baselines import StableBaselinesAge
 from rl_framework.agent.reinforcement_learning_agent import RLAgent
 from rl_framework.util.lazy import lazy_exports
 
-_LAZY = {"ImitationAgent": "rl_framework.agent.imitation.imitation.imitation"}
+_LAZY = {
+    "ImitationAgent": "rl_framework.agent.imitation.imitation.imitation",
+    "CustomAgent": "rl_framework.agent.reinforcement.custom_agent",
+}
 
-__all__ = ["BaseAgent", "EvaluationResult", "ILAgent", "ImitationAgent", "RLAgent", "StableBaselinesAgent"]
+__all__ = [
+    "BaseAgent",
+    "CustomAgent",
+    "EvaluationResult",
+    "ILAgent",
+    "ImitationAgent",
+    "RLAgent",
+    "StableBaselinesAgent",
+]
 __getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals())
