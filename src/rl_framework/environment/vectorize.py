@@ -1,16 +1,28 @@
-"""Turning whatever the user passes as training environments into one SB3 VecEnv."""
+"""Turning whatever the user passes as training environments into one SB3 VecEnv.
+
+Two guards make training faults name their cause: ``FiniteCheckVecEnv`` stops training at the
+first NaN/inf reward, observation or action (before the model learns from it), and the
+subprocess vectorization turns a crashed worker's bare ``EOFError`` into an error that names
+the environment and how to see its traceback.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import contextlib
+import time
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Literal
 
 import gymnasium as gym
+import numpy as np
 from stable_baselines3.common.monitor import Monitor
-from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv
+from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv, VecEnvWrapper
+from stable_baselines3.common.vec_env.base_vec_env import VecEnvObs, VecEnvStepReturn
 
 from rl_framework.environment.copies import as_env, copy_factories, is_wrapped_with
+from rl_framework.environment.multi_agent import multi_agent_training_env
 from rl_framework.util.checks import positive_int
+from rl_framework.util.finite import NonFiniteError
 
 Vectorization = Literal["dummy", "subprocess"]
 #: One environment as users pass it: an env, a registered env id, or a zero-argument factory.
@@ -76,8 +88,14 @@ def build_vec_env(
         return training_environments
     if vectorization not in ("dummy", "subprocess"):
         raise ValueError(f"vectorization must be 'dummy' or 'subprocess', got {vectorization!r}.")
+    multi_agent = multi_agent_training_env(training_environments, n_envs, vectorization)
+    if multi_agent is not None:  # a PettingZoo ParallelEnv: one slot per agent (environment/multi_agent.py)
+        return multi_agent
     factories = to_factories(training_environments, n_envs, wrapper)
-    vec_env: VecEnv = DummyVecEnv(factories) if vectorization == "dummy" else SubprocVecEnv(factories)
+    if vectorization == "dummy":
+        vec_env: VecEnv = DummyVecEnv(factories)
+    else:
+        vec_env = NamedSubprocVecEnv(factories, describe_entries(training_environments, len(factories)))
     try:
         check_same_spaces(vec_env)
     except ValueError:
@@ -148,3 +166,162 @@ def _wraps(env: gym.Env, inner: gym.Env) -> bool:
             return True
         current = getattr(current, "env", None)
     return False
+
+
+def describe_entries(training_environments: Any, count: int) -> list[str]:
+    """A readable name for each of ``count`` environments built from ``training_environments`` (for errors)."""
+    entries = training_environments if isinstance(training_environments, (list, tuple)) else [training_environments]
+    names = [_describe(entry) for entry in entries]
+    return names if len(names) == count else [names[0]] * count
+
+
+def _describe(entry: Any) -> str:
+    if isinstance(entry, str):
+        return repr(entry)
+    spec = getattr(entry, "spec", None)
+    if getattr(spec, "id", None):
+        return repr(spec.id)
+    if isinstance(entry, gym.Env):
+        return type(entry.unwrapped).__name__
+    return getattr(entry, "__qualname__", None) or type(entry).__name__
+
+
+class NamedSubprocVecEnv(SubprocVecEnv):
+    """``SubprocVecEnv`` whose crashed workers raise an error naming the environment.
+
+    A worker whose environment raises dies (printing the traceback on stderr) and SB3 then
+    only reports an empty ``EOFError`` or ``BrokenPipeError``.
+
+    :param env_fns: one factory per environment.
+    :param names: a readable name per environment (e.g. its env id).
+    """
+
+    def __init__(self, env_fns: list[Callable[[], gym.Env]], names: list[str]) -> None:
+        self.names = names
+        self.remotes, self.processes = (), []  # so that a failure while starting can be explained
+        with self._explained("while starting"):
+            super().__init__(env_fns)
+
+    @contextlib.contextmanager
+    def _explained(self, during: str) -> Iterator[None]:
+        try:
+            yield
+        except (EOFError, ConnectionError) as error:  # BrokenPipeError and ConnectionResetError included
+            self.waiting = False
+            failed = [index for index in self._dead_workers()] or list(range(len(self.names)))
+            which = ", ".join(f"{self.names[index]} (copy {index})" for index in failed)
+            raise EnvironmentProcessError(
+                f"The training environment {which} failed in its subprocess {during}: the process ended "
+                f"({type(error).__name__}), and its traceback, if any, is printed above on stderr. Train with "
+                f'vectorization="dummy" to get the environment\'s own error raised here with its traceback.'
+            ) from error
+
+    def _dead_workers(self) -> list[int]:
+        deadline = time.monotonic() + 2.0  # a crashing worker may still be printing its traceback
+        while True:
+            dead = [index for index, process in enumerate(self.processes) if process.exitcode is not None]
+            if dead or time.monotonic() > deadline:
+                return dead
+            time.sleep(0.02)
+
+    def step_wait(self) -> VecEnvStepReturn:
+        """As ``SubprocVecEnv.step_wait``; a crashed worker raises ``EnvironmentProcessError``."""
+        with self._explained("during step()"):
+            return super().step_wait()
+
+    def reset(self) -> VecEnvObs:
+        """As ``SubprocVecEnv.reset``; a crashed worker raises ``EnvironmentProcessError``."""
+        with self._explained("during reset()"):
+            return super().reset()
+
+    def get_attr(self, attr_name: str, indices: Any = None) -> list[Any]:
+        """As ``SubprocVecEnv.get_attr``; a crashed worker raises ``EnvironmentProcessError``."""
+        with self._explained(f"while reading '{attr_name}'"):
+            return super().get_attr(attr_name, indices)
+
+    def env_method(self, method_name: str, *method_args: Any, indices: Any = None, **method_kwargs: Any) -> list[Any]:
+        """As ``SubprocVecEnv.env_method``; a crashed worker raises ``EnvironmentProcessError``."""
+        with self._explained(f"in {method_name}()"):
+            return super().env_method(method_name, *method_args, indices=indices, **method_kwargs)
+
+    def close(self) -> None:
+        """Close the workers; ones that crashed are only reaped (they cannot answer any more)."""
+        if self.closed:
+            return
+        try:
+            super().close()
+        except (EOFError, ConnectionError, OSError):
+            for process in self.processes:
+                process.terminate()
+                process.join(timeout=5)
+            for remote in self.remotes:
+                remote.close()
+            self.closed = True
+
+
+class EnvironmentProcessError(RuntimeError):
+    """A training environment's subprocess ended (its environment raised, or it was killed)."""
+
+
+class FiniteCheckVecEnv(VecEnvWrapper):
+    """Stop training at the first NaN/inf reward, observation or action, naming the environment and step.
+
+    The error is raised inside ``step``, before the algorithm stores the transition or updates
+    on it, so the model stays as it was after its last update. Integer observations (images)
+    cannot be non-finite and are not checked.
+
+    :param venv: the training environments.
+    :param first_step: the agent's step count when this training call starts (for the message).
+    """
+
+    def __init__(self, venv: VecEnv, first_step: int = 0) -> None:
+        super().__init__(venv)
+        self.step_count = first_step
+
+    def reset(self) -> VecEnvObs:
+        """Reset every environment; raise ``NonFiniteError`` on a non-finite observation."""
+        observations = self.venv.reset()
+        self._check("an observation from reset()", observations)
+        return observations
+
+    def step_async(self, actions: np.ndarray) -> None:
+        """Send ``actions`` on; raise ``NonFiniteError`` if one of them is non-finite."""
+        if isinstance(actions, np.ndarray) and np.issubdtype(actions.dtype, np.floating):
+            if not np.isfinite(actions).all():
+                raise NonFiniteError(
+                    f"Training stopped at step {self.step_count}: the policy produced a NaN/inf action, so its "
+                    f"parameters are no longer finite (often the effect of NaN/inf rewards or observations "
+                    f"earlier, or of a too high learning rate). Lower the learning rate or fix the environment, "
+                    f"and train again from a saved checkpoint."
+                )
+        self.venv.step_async(actions)
+
+    def step_wait(self) -> VecEnvStepReturn:
+        """Step every environment; raise ``NonFiniteError`` on a non-finite reward or observation."""
+        observations, rewards, dones, infos = self.venv.step_wait()
+        self.step_count += self.num_envs
+        self._check("a reward", rewards)
+        self._check("an observation", observations)
+        return observations, rewards, dones, infos
+
+    def _check(self, what: str, values: Any) -> None:
+        arrays = values.values() if isinstance(values, dict) else values if isinstance(values, tuple) else [values]
+        for array in arrays:
+            array = np.asarray(array)
+            if not np.issubdtype(array.dtype, np.floating) or np.isfinite(array).all():
+                continue
+            rows = np.flatnonzero(~np.isfinite(array.reshape(array.shape[0], -1)).all(axis=1))
+            index = int(rows[0]) if rows.size else 0
+            raise NonFiniteError(
+                f"Training stopped at step {self.step_count}: the training environment {self._name(index)} (copy "
+                f"{index}) returned {what} that is NaN or infinite. The model did not learn from it (it is as it "
+                f"was after its last update). Fix the environment, or wrap it to clip or replace non-finite "
+                f"values, then train again."
+            )
+
+    def _name(self, index: int) -> str:
+        try:
+            spec = self.venv.get_attr("spec", [index])[0]
+        except Exception:  # a broken environment may not even answer this; the copy index still names it
+            spec = None
+        return repr(spec.id) if getattr(spec, "id", None) else "(unnamed)"

@@ -126,7 +126,7 @@ def test_failed_upload_leaves_no_version_and_keeps_the_logged_run(trained_ppo_ag
         trained_ppo_agent.upload(connector, video_recording_environment=42)
     assert connector.list_versions("f") == []
     run = next((tmp_path / ".staging").iterdir())
-    assert [entry.name for entry in run.iterdir()] == ["metrics.jsonl"]
+    assert sorted(entry.name for entry in run.iterdir()) == [".run.json", "metrics.jsonl"]
     version = Path(trained_ppo_agent.upload(connector))
     assert (version / "metrics.jsonl").read_text().count("\n") == 1
 

@@ -14,31 +14,61 @@ Layout (``root`` defaults to ``~/.rl_framework/registry``, or ``$RL_FRAMEWORK_RE
 Values and checkpoints logged during ``train(..., connector=...)`` go to the run's staging folder;
 the next ``upload`` adds the agent files to that folder and renames it to the next free
 ``v<N>``, so a version appears complete or not at all, and each version carries the metrics
-and checkpoints of the training since the previous upload.
+and checkpoints of the training since the previous upload. ``metadata.json`` records the
+sha256 of every file of the version; ``download`` verifies them all and never returns a file
+outside the version folder.
+
+A staged run carries a hidden ``.run.json`` (owner process, and after a Ctrl-C during training
+``"status": "interrupted"`` with the final checkpoint). ``staged_runs()`` lists the runs with their
+status (``running``, ``interrupted``, or ``abandoned`` when the owner process is gone);
+``discard_staged_runs()`` deletes the ones no process works on.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import shutil
+import socket
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from rl_framework.util.checks import positive_int
-from rl_framework.util.connector.base import METRICS_FILE, Connector, append_metric, check_config_type
-from rl_framework.util.connector.bundle import METADATA_FILE, UploadOptions, bundle_agent, sha256_of
+from rl_framework.util.connector.base import (
+    METRICS_FILE,
+    Connector,
+    append_metric,
+    check_config_type,
+    save_agent_checkpoint,
+    truncate_metrics,
+)
+from rl_framework.util.connector.bundle import (
+    METADATA_FILE,
+    UploadOptions,
+    bundle_agent,
+    check_agent_file_name,
+    sha256_of,
+    visible_files,
+)
+from rl_framework.util.files import atomic_write_text
+from rl_framework.util.finite import check_finite_agent
 
 if TYPE_CHECKING:
     from rl_framework.util.connector.base import ShareableAgent
 
 REGISTRY_ENVIRONMENT_VARIABLE = "RL_FRAMEWORK_REGISTRY"
 DEFAULT_REGISTRY = Path("~/.rl_framework/registry")
+logger = logging.getLogger(__name__)
+
 CHECKPOINT_FOLDER = "checkpoints"
 STAGING_FOLDER = ".staging"
+#: Hidden status file of a staged run (owner process; "interrupted" after a Ctrl-C).
+RUN_FILE = ".run.json"
 _AGENT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 _VERSION_FOLDER = re.compile(r"v([1-9][0-9]*)")
 
@@ -160,16 +190,99 @@ class LocalConnector(Connector):
         append_metric(self._run_folder() / METRICS_FILE, name, value, timestep)
 
     def save_checkpoint(self, agent: ShareableAgent, timestep: int) -> None:
-        """Save ``agent`` to the run's ``checkpoints/step_<timestep>.zip``."""
-        agent.save_to_file(self._run_folder() / CHECKPOINT_FOLDER / f"step_{timestep}.zip")
+        """Save a resumable checkpoint of ``agent`` to the run's ``checkpoints/step_<timestep>.zip``."""
+        save_agent_checkpoint(agent, self._run_folder() / CHECKPOINT_FOLDER / f"step_{timestep}.zip", self)
+
+    def training_interrupted(self, agent: ShareableAgent, timestep: int) -> None:
+        """After a Ctrl-C: save ``checkpoints/step_<timestep>.zip`` and mark the staged run ``interrupted``.
+
+        The run stays in ``<registry>/.staging/`` for this connector: the next ``upload`` (after
+        ``StableBaselinesAgent.resume(checkpoint, connector=connector)`` and more training, or
+        right away) publishes it as the next version; ``discard_staged_runs()`` deletes it.
+        """
+        run = self._run_folder()
+        checkpoint = run / CHECKPOINT_FOLDER / f"step_{timestep}.zip"
+        try:
+            save_agent_checkpoint(agent, checkpoint, self)
+        except Exception as error:  # let the KeyboardInterrupt through; say what is missing
+            logger.warning("Could not save a final checkpoint after the interrupt: %s", error)
+            checkpoint = None  # type: ignore[assignment]
+        self._write_run_status(
+            run, status="interrupted", timestep=int(timestep), checkpoint=checkpoint and checkpoint.name
+        )
+        logger.warning(
+            "Training was interrupted at step %d. The run is kept in '%s' (metrics.jsonl%s), marked interrupted. "
+            "Continue it with StableBaselinesAgent.resume('%s', connector=connector) and upload, or delete it "
+            "with connector.discard_staged_runs().",
+            timestep,
+            run,
+            f", {CHECKPOINT_FOLDER}/{checkpoint.name}" if checkpoint else "",
+            checkpoint or "<checkpoint>",
+        )
+
+    def run_state(self) -> dict[str, Any]:
+        """The registry and staged run this connector logs to (recorded in checkpoints)."""
+        return {"connector": type(self).__name__, "registry": str(self.root.resolve()), "run": self._run_folder().name}
+
+    def resume_run(self, state: dict[str, Any], timestep: int) -> bool:
+        """Continue the staged run of ``state`` if it is still staged in this registry.
+
+        Values it logged after ``timestep`` are dropped, so the curves continue from the
+        checkpoint. A run that was uploaded meanwhile (or another registry's) is not continued:
+        a new run starts and the next upload holds what is logged from now on.
+
+        :return: whether the staged run is continued.
+        """
+        run = self.root / STAGING_FOLDER / str(state.get("run", ""))
+        same_registry = state.get("registry") == str(self.root.resolve())
+        if not (same_registry and _RUN_NAME.fullmatch(run.name) and run.is_dir()):
+            return False
+        truncate_metrics(run / METRICS_FILE, timestep)
+        self._staging = run
+        self._write_run_status(run, status="running")
+        return True
+
+    def staged_runs(self) -> list[dict[str, Any]]:
+        """Runs waiting in ``<registry>/.staging/`` for an upload, with their status.
+
+        :return: one dict per run: ``path``, ``status`` (``running``: its process is alive;
+            ``interrupted``: stopped by Ctrl-C, with ``timestep`` and ``checkpoint``;
+            ``abandoned``: its process is gone), ``created``.
+        """
+        folder = self.root / STAGING_FOLDER
+        runs = []
+        for run in sorted(folder.iterdir()) if folder.is_dir() else []:
+            if run.is_dir() and _RUN_NAME.fullmatch(run.name):
+                runs.append({"path": run, **_run_status(run)})
+        return runs
+
+    def discard_staged_runs(self, statuses: tuple[str, ...] = ("interrupted", "abandoned")) -> list[Path]:
+        """Delete staged runs that no process works on (by default interrupted and abandoned ones).
+
+        :param statuses: which statuses to delete; ``running`` runs of another live process are never deleted.
+        :return: the deleted run folders.
+        """
+        deleted = []
+        for run in self.staged_runs():
+            if run["status"] in statuses and run["status"] != "running":
+                shutil.rmtree(run["path"])
+                deleted.append(run["path"])
+                if self._staging == run["path"]:
+                    self._staging = None
+        return deleted
 
     def _run_folder(self) -> Path:
         """The staging folder of the current run, created on first use."""
-        if self._staging is None:
+        if self._staging is None or not self._staging.is_dir():
             parent = self.root / STAGING_FOLDER
             parent.mkdir(parents=True, exist_ok=True)
             self._staging = Path(tempfile.mkdtemp(prefix="run-", dir=parent))
+            self._write_run_status(self._staging, status="running")
         return self._staging
+
+    def _write_run_status(self, run: Path, **fields: Any) -> None:
+        owner = {"pid": os.getpid(), "host": socket.gethostname(), "updated": time.time()}
+        atomic_write_text(run / RUN_FILE, json.dumps({**owner, **fields}))
 
     # -- sharing --------------------------------------------------------------------------
     def upload(
@@ -177,26 +290,30 @@ class LocalConnector(Connector):
         agent: ShareableAgent,
         evaluation_environment: Any | None = None,
         video_recording_environment: Any | None = None,
+        force: bool = False,
     ) -> str:
         """Store ``agent`` as a new version with metadata, evaluation, video, the run's metrics/checkpoints.
 
         :param agent: the agent to store.
         :param evaluation_environment: evaluate the agent on it and record the result in ``metadata.json``.
         :param video_recording_environment: record ``replay.mp4`` on it (``render_mode="rgb_array"``).
+        :param force: store even an agent whose network holds NaN/inf values.
         :return: the new version folder.
+        :raises NonFiniteError: for an agent with NaN/inf weights (unless ``force``), before any work.
         """
         if self.upload_config is None:
             raise ValueError(
                 "This LocalConnector has no upload_config: create it with "
                 "LocalConnector(upload_config=LocalUploadConfig(agent_name='my-agent'))."
             )
+        check_finite_agent(agent, "upload", force)
         staging = self._run_folder()
-        run_entries = {METRICS_FILE, CHECKPOINT_FOLDER}
+        run_entries = {METRICS_FILE, CHECKPOINT_FOLDER, RUN_FILE}
         try:
-            bundle_agent(agent, staging, self.upload_config, evaluation_environment, video_recording_environment)
+            bundle_agent(agent, staging, self.upload_config, evaluation_environment, video_recording_environment, force)
             version_folder = self._publish(staging, self.upload_config.agent_name)
         except BaseException:
-            # Keep the logged run for the next attempt; drop the half-made bundle.
+            # Keep the logged run for the next attempt; drop the half-made bundle (and an empty run).
             for entry in staging.iterdir():
                 if entry.name in run_entries:
                     continue
@@ -204,6 +321,9 @@ class LocalConnector(Connector):
                     shutil.rmtree(entry)
                 else:
                     entry.unlink()
+            if {entry.name for entry in staging.iterdir()} <= {RUN_FILE}:
+                shutil.rmtree(staging)
+                self._staging = None
             raise
         self._staging = None
         return str(version_folder)
@@ -213,6 +333,8 @@ class LocalConnector(Connector):
         agent_folder = self.root / agent_name
         agent_folder.mkdir(parents=True, exist_ok=True)
         number = max(self.list_versions(agent_name), default=0) + 1
+        status = (staging / RUN_FILE).read_bytes() if (staging / RUN_FILE).is_file() else None
+        (staging / RUN_FILE).unlink(missing_ok=True)  # a staging marker, not part of the version
         while True:
             target = agent_folder / f"v{number}"
             try:
@@ -221,15 +343,18 @@ class LocalConnector(Connector):
                 return target
             except OSError:
                 if not target.exists():
+                    if status is not None:
+                        (staging / RUN_FILE).write_bytes(status)
                     raise
                 number = max(self.list_versions(agent_name), default=number) + 1
 
     def download(self) -> Path:
-        """Return the agent file of the configured version, after checking its sha256.
+        """Return the agent file of the configured version, after checking every file of the version.
 
         :return: the agent file inside the registry (companion files lie beside it).
         :raises LookupError: for an unknown agent name or version.
-        :raises ValueError: if the file does not match the sha256 in ``metadata.json`` (corrupt or modified).
+        :raises ValueError: if ``metadata.json`` is missing or unreadable, names a file outside the
+            version, or a file does not match its recorded sha256 (corrupt, modified or added).
         """
         if self.download_config is None:
             raise ValueError(
@@ -238,16 +363,98 @@ class LocalConnector(Connector):
                 "(version defaults to 'latest')."
             )
         folder = self.version_path(self.download_config.agent_name, self.download_config.version)
-        metadata = json.loads((folder / METADATA_FILE).read_text(encoding="utf-8"))
-        agent_file = folder / metadata["agent_file"]
-        if not agent_file.is_file():
-            raise ValueError(f"The agent file '{agent_file}' listed in '{folder / METADATA_FILE}' is missing.")
-        actual = sha256_of(agent_file)
-        if actual != metadata["sha256"]:
+        versions = ", ".join(map(str, self.list_versions(self.download_config.agent_name)))
+        return verify_version(folder, f"Upload the agent again or download another version (versions: {versions}).")
+
+
+_RUN_NAME = re.compile(r"run-[A-Za-z0-9_]+")
+
+
+def _run_status(run: Path) -> dict[str, Any]:
+    """The status of a staged run from its ``.run.json``: running / interrupted / abandoned."""
+    try:
+        recorded = json.loads((run / RUN_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        recorded = {}
+    created = run.stat().st_mtime
+    if recorded.get("status") == "interrupted":
+        return {"status": "interrupted", "created": created, **{k: recorded.get(k) for k in ("timestep", "checkpoint")}}
+    alive = recorded.get("host") == socket.gethostname() and _process_alive(recorded.get("pid"))
+    return {"status": "running" if alive else "abandoned", "created": created}
+
+
+def _process_alive(pid: Any) -> bool:
+    if not isinstance(pid, int) or pid <= 0:
+        return False
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # exists, but belongs to someone else
+    return True
+
+
+def verify_version(folder: Path, fix: str) -> Path:
+    """Check a version folder against its ``metadata.json``; return its agent file.
+
+    Every file recorded in the metadata must be a plain path inside ``folder`` and match its
+    sha256; files beside the agent file that share its stem (companions, read automatically when
+    loading) must be recorded too.
+
+    :param folder: the version folder.
+    :param fix: what to do about a failed check, appended to the messages.
+    :return: the agent file.
+    :raises ValueError: naming the problem and ``fix``.
+    """
+    metadata_file = folder / METADATA_FILE
+    if not metadata_file.is_file():
+        raise ValueError(
+            f"'{folder}' has no {METADATA_FILE}: the version is incomplete or was not written by LocalConnector. {fix}"
+        )
+    try:
+        metadata = json.loads(metadata_file.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ValueError(f"'{metadata_file}' is corrupt (not JSON: {error}). {fix}") from None
+    agent_name = metadata.get("agent_file") if isinstance(metadata, dict) else None
+    if not isinstance(agent_name, str):
+        raise ValueError(f"'{metadata_file}' names no agent file (no \"agent_file\" entry): it is corrupt. {fix}")
+    try:
+        check_agent_file_name(agent_name, reserved=(METADATA_FILE,))
+    except ValueError:
+        raise ValueError(
+            f"'{metadata_file}' names the agent file {agent_name!r}, which is not a file inside the version folder: "
+            f"the metadata was corrupted or tampered with, so nothing is returned. {fix}"
+        ) from None
+    files = metadata.get("files") or {agent_name: metadata.get("sha256")}
+    other_files = metadata.get("other_files") or {}
+    if not isinstance(files, dict) or not isinstance(other_files, dict) or agent_name not in files:
+        raise ValueError(f"'{metadata_file}' does not record the sha256 of the agent file {agent_name!r}. {fix}")
+    root = folder.resolve()
+    for name, expected in {**other_files, **files}.items():
+        path = (folder / str(name)).resolve()
+        if (
+            not isinstance(name, str)
+            or Path(name).is_absolute()
+            or ".." in Path(name).parts
+            or not path.is_relative_to(root)
+        ):
+            raise ValueError(f"'{metadata_file}' records {name!r}, a path outside the version folder. {fix}")
+        if not path.is_file():
+            raise ValueError(f"The file '{folder / name}' recorded in '{metadata_file}' is missing. {fix}")
+        actual = sha256_of(path)
+        if actual != expected:
             raise ValueError(
-                f"The agent file '{agent_file}' is corrupt or was modified: its sha256 is {actual}, "
-                f"metadata.json records {metadata['sha256']}. Upload the agent again or download another "
-                f"version "
-                f"(versions: {', '.join(map(str, self.list_versions(self.download_config.agent_name)))})."
+                f"The file '{folder / name}' is corrupt or was modified: its sha256 is {actual}, metadata.json records "
+                f"{expected}. {fix}"
             )
-        return agent_file
+    stem = agent_name.rsplit(".", 1)[0]
+    unrecorded = [name for name in visible_files(folder) if name.startswith(f"{stem}.") and name not in files]
+    if unrecorded:
+        raise ValueError(
+            f"'{folder / unrecorded[0]}' lies beside the agent file but is not recorded in '{metadata_file}': it was "
+            f"added after the upload and would be loaded with the agent. Remove it. {fix}"
+        )
+    return folder / agent_name
