@@ -139,11 +139,8 @@ class GrowingEpisodes:
         self._infos = _Column((), np.dtype(object))
         self._terminal = _Column((), np.dtype(bool))
         self._lengths = _Column((), np.dtype(np.int64))
-
-    @property
-    def lengths(self) -> np.ndarray:
-        """Length of every episode appended so far."""
-        return self._lengths.values
+        #: Length of every episode appended so far.
+        self.lengths = self._lengths.values
 
     def __len__(self) -> int:
         return len(self.lengths)
@@ -190,6 +187,7 @@ class GrowingEpisodes:
         self._infos.extend(block.infos)
         self._terminal.extend(block.terminal)
         self._lengths.extend(block.lengths)
+        self.lengths = self._lengths.values
 
     def read(self, start: int, stop: int) -> EpisodeColumns:
         """Return episodes ``start`` to ``stop - 1`` (views of the buffers, no copy)."""
