@@ -15,6 +15,7 @@ from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.vec_env import DummyVecEnv, VecEnvWrapper, VecMonitor
 
 from rl_framework.agent import BaseAgent, EvaluationResult
+from rl_framework.agent.acting import ActingSession
 from rl_framework.agent.evaluation import episode_seeds
 
 
@@ -58,6 +59,28 @@ class MinimalAgent(BaseAgent):
 
     def load_from_file(self, file_path: str | os.PathLike[str], algorithm_parameters: dict | None = None) -> None:
         raise NotImplementedError
+
+
+class StartLogging(ActingSession):
+    """CountingAgent's policy in a session that logs ``(copy, episode start)`` for every row it acts on."""
+
+    def __init__(self, n_envs: int) -> None:
+        super().__init__(n_envs)
+        self.log: list[tuple[int, bool]] = []
+
+    def act(self, observations, episode_starts, deterministic=False, action_masks=None, env_indices=None):
+        copies = range(self.n_envs) if env_indices is None else env_indices
+        self.log += [(int(copy), bool(start)) for copy, start in zip(copies, episode_starts, strict=True)]
+        observations = np.asarray(observations)
+        return (observations[:, 2] + 0.1 * observations[:, 3] > 0).astype(np.int64)
+
+
+class SessionAgent(CountingAgent):
+    """An agent with its own acting session (the hook recurrent and masked policies use)."""
+
+    def start_acting(self, n_envs: int = 1) -> StartLogging:
+        self.session = StartLogging(n_envs)
+        return self.session
 
 
 class OpaqueWrapper(gym.Wrapper):
@@ -219,6 +242,19 @@ def test_custom_agent_with_only_choose_action_evaluates_through_default_loop():
     by_hand = [manual_rollout(MinimalAgent(), gym.make("CartPole-v1"), 9 + i) for i in range(4)]
     assert list(result.episode_returns) == [total for total, _ in by_hand]
     assert agent.single_calls == int(result.episode_lengths.sum())
+
+
+def test_the_agents_session_sees_each_copy_and_each_episode_start():
+    agent = SessionAgent()
+    result = episodes(agent, "CartPole-v1", 5, parallel=2, seeds=0)
+    assert agent.session.n_envs == 2
+    assert list(result.episode_returns) == list(
+        episodes(CountingAgent(), "CartPole-v1", 5, parallel=2, seeds=0).episode_returns
+    )
+    # copy 0 runs episodes 0, 2, 4 and copy 1 episodes 1, 3: a start flag exactly on each episode's first step
+    for copy, own_episodes in ((0, [0, 2, 4]), (1, [1, 3])):
+        flags = [start for index, start in agent.session.log if index == copy]
+        assert flags == [step == 0 for episode in own_episodes for step in range(result.episode_lengths[episode])]
 
 
 def test_seeds_int_list_and_none():

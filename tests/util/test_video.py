@@ -9,6 +9,8 @@ import imageio_ffmpeg
 import numpy as np
 import pytest
 
+from rl_framework.agent import BaseAgent
+from rl_framework.agent.acting import ActingSession, BatchActing
 from rl_framework.util.video import record_video
 
 
@@ -52,6 +54,42 @@ def test_video_of_a_trained_agent_from_an_env_id(trained_ppo_agent, tmp_path: Pa
     assert path == tmp_path / "sub" / "ppo.mp4"
     assert imageio_ffmpeg.count_frames_and_secs(str(path))[0] >= 7
     assert [entry.name for entry in path.parent.iterdir()] == ["ppo.mp4"]  # no temporary left
+
+
+class StartLoggingPushLeft(BaseAgent):
+    """Pushes left through its own acting session, logging the episode-start flag of every step."""
+
+    def __init__(self) -> None:
+        super().__init__(algorithm_class=None)
+        self.starts: list[bool] = []
+
+    def choose_action(self, observation: object, deterministic: bool = False) -> int:
+        return 0
+
+    def start_acting(self, n_envs: int = 1) -> ActingSession:
+        agent = self
+
+        class Logging(BatchActing):
+            def act(self, observations, episode_starts, *args, **kwargs):  # type: ignore[no-untyped-def]
+                agent.starts += [bool(start) for start in episode_starts]
+                return super().act(observations, episode_starts, *args, **kwargs)
+
+        return Logging(self.choose_actions, n_envs)
+
+    def save_to_file(self, file_path):  # type: ignore[no-untyped-def]
+        raise NotImplementedError
+
+    def load_from_file(self, file_path, algorithm_parameters=None):  # type: ignore[no-untyped-def]
+        raise NotImplementedError
+
+
+def test_video_acts_through_the_agents_session_with_episode_starts(tmp_path: Path) -> None:
+    agent = StartLoggingPushLeft()
+    env = gym.make("CartPole-v1", render_mode="rgb_array", max_episode_steps=5)
+    record_video(agent, env, tmp_path / "starts.mp4", n_steps=12, seed=0)
+    # episodes of 5, 5 and 2 steps; a recurrent policy's memory restarts where the flag is set
+    assert agent.starts == [True, False, False, False, False] * 2 + [True, False]
+    env.close()
 
 
 def test_env_without_rgb_array_names_the_fix(tmp_path: Path) -> None:

@@ -19,6 +19,7 @@ import numpy as np
 from stable_baselines3.common.preprocessing import is_image_space
 from stable_baselines3.common.vec_env import VecEnv
 
+from rl_framework.agent.acting import ActingSession, BatchActing, row_by_row
 from rl_framework.agent.evaluation import EvaluationEnvironment, EvaluationResult, evaluate_agent
 from rl_framework.environment.vectorize import (
     TrainingEnvironments,
@@ -80,12 +81,20 @@ class BaseAgent(ABC):
         :param deterministic: take the most likely actions instead of sampling.
         :return: stacked actions.
         """
-        if isinstance(observations, dict):
-            batch_size = len(next(iter(observations.values())))
-            rows = [{key: value[i] for key, value in observations.items()} for i in range(batch_size)]
-        else:
-            rows = list(observations)
-        return np.stack([np.asarray(self.choose_action(row, deterministic=deterministic)) for row in rows])
+        return row_by_row(self.choose_action)(observations, deterministic=deterministic)
+
+    def start_acting(self, n_envs: int = 1) -> ActingSession:
+        """Start acting in ``n_envs`` environment copies across episodes.
+
+        ``evaluate``, replay videos and ``EpisodeSequence.from_agent`` act through this session.
+        The default wraps ``choose_actions`` (a memoryless policy); an agent whose policy keeps a
+        state between steps, or needs the environment's action masks, returns its own
+        ``ActingSession`` (see ``rl_framework.agent.acting``).
+
+        :param n_envs: how many environment copies the session acts in.
+        :return: the session; ``session.act(observations, episode_starts, ...)`` returns actions.
+        """
+        return BatchActing(self.choose_actions, n_envs)
 
     # -- evaluation -----------------------------------------------------------------------
     def evaluate(
@@ -142,7 +151,7 @@ class BaseAgent(ABC):
         """
         self._check_ready_to_act()
         return evaluate_agent(
-            self.choose_actions,
+            self.start_acting,
             evaluation_environment,
             n_eval_episodes,
             seeds=seeds,

@@ -3,7 +3,9 @@
 Semantics follow SB3's ``evaluate_policy``: every environment copy runs its own fixed share of
 the episodes (so short episodes do not dominate), returns are the raw returns the environment
 gives (read from a ``Monitor`` when one is in the wrapper chain). The speed comes from calling the
-policy once per step for the whole batch instead of once per environment.
+policy once per step for the whole batch instead of once per environment. The agent acts through an
+acting session (``rl_framework.agent.acting``), so a recurrent policy keeps its memory per copy and
+a masked policy gets each copy's action masks, exactly as in SB3's own stateful ``predict`` loop.
 """
 
 from __future__ import annotations
@@ -18,12 +20,13 @@ from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.vec_env import VecEnv, VecMonitor, VecNormalize, is_vecenv_wrapped
 from tqdm.auto import tqdm
 
+from rl_framework.agent.acting import ActingSession, EnvSlot, act_in, vec_action_masks
 from rl_framework.environment.copies import environment_copies, is_wrapped_with
 from rl_framework.util.checks import positive_int
 from rl_framework.util.threads import resolve_torch_threads, torch_threads
 
 EvaluationEnvironment = gym.Env | str | Callable[[], gym.Env] | Sequence[Any] | VecEnv
-BatchPolicy = Callable[..., np.ndarray]
+StartActing = Callable[[int], ActingSession]
 
 
 @dataclass(frozen=True)
@@ -76,7 +79,7 @@ def episode_seeds(seeds: int | Sequence[int] | None, n_episodes: int) -> list[in
 
 
 def evaluate_agent(
-    act: BatchPolicy,
+    start_acting: StartActing,
     environment: EvaluationEnvironment,
     n_eval_episodes: int,
     seeds: int | Sequence[int] | None = None,
@@ -84,7 +87,7 @@ def evaluate_agent(
     progress_bar: bool = True,
     max_parallel_environments: int = 100,
 ) -> EvaluationResult:
-    """Evaluate the batched policy ``act(observations, deterministic=...)`` on ``environment``.
+    """Evaluate the agent whose acting sessions ``start_acting(n_envs)`` starts on ``environment``.
 
     See ``BaseAgent.evaluate`` for the meaning of the arguments.
     """
@@ -101,46 +104,39 @@ def evaluate_agent(
         torch_threads(resolve_torch_threads(None, small_policy=True)),
     ):
         if isinstance(environment, VecEnv):
-            return _evaluate_vec_env(act, environment, n_episodes, seed_per_episode[0], deterministic, bar)
+            return _evaluate_vec_env(start_acting, environment, n_episodes, seed_per_episode[0], deterministic, bar)
         n_copies = min(n_episodes, max_parallel_environments)
         with environment_copies(environment, n_copies) as envs:
-            return _evaluate_env_list(act, envs, seed_per_episode, deterministic, bar)
+            return _evaluate_env_list(start_acting, envs, seed_per_episode, deterministic, bar)
 
 
-def stack_observations(observations: Sequence[Any]) -> Any:
-    """Stack per-environment observations into one batch (dict observations key by key)."""
-    if isinstance(observations[0], dict):
-        return {key: np.stack([obs[key] for obs in observations]) for key in observations[0]}
-    return np.stack([np.asarray(obs) for obs in observations])
+class _EnvRunner(EnvSlot):
+    """One environment copy (``index`` in the acting session) working through its share of episodes."""
 
-
-class _EnvRunner:
-    """One environment copy working through its share of episodes (indices ``episodes``)."""
-
-    def __init__(self, env: gym.Env, episodes: list[int], seeds: list[int | None]) -> None:
-        self.env = env
+    def __init__(self, env: gym.Env, index: int, episodes: list[int], seeds: list[int | None]) -> None:
+        super().__init__(env, index)
         self.episodes = episodes
         self.seeds = seeds
         self.reads_monitor = is_wrapped_with(env, Monitor)
         self.position = 0
         self.episode_return = 0.0
         self.episode_length = 0
-        self.observation, _ = env.reset(seed=seeds[episodes[0]])
+        self.reset(seed=seeds[episodes[0]])
 
     @property
     def current_episode(self) -> int:
         return self.episodes[self.position]
 
-    def step(self, action: Any) -> tuple[int, float, int] | None:
+    def advance(self, action: Any) -> tuple[int, float, int] | None:
         """Step once; return ``(episode index, return, length)`` when an episode just finished."""
-        self.observation, reward, terminated, truncated, info = self.env.step(action)
+        _, reward, terminated, truncated, info = self.step(action)
         self.episode_return += float(reward)
         self.episode_length += 1
         if not (terminated or truncated):
             return None
         if self.reads_monitor and "episode" not in info:
             # The Monitor sees a longer episode (e.g. a life lost, not the game): keep going.
-            self.observation, _ = self.env.reset()
+            self.reset()
             return None
         if self.reads_monitor:
             finished = (self.current_episode, float(info["episode"]["r"]), int(info["episode"]["l"]))
@@ -149,7 +145,7 @@ class _EnvRunner:
         self.position += 1
         self.episode_return, self.episode_length = 0.0, 0
         if not self.done:
-            self.observation, _ = self.env.reset(seed=self.seeds[self.current_episode])
+            self.reset(seed=self.seeds[self.current_episode])
         return finished
 
     @property
@@ -158,7 +154,7 @@ class _EnvRunner:
 
 
 def _evaluate_env_list(
-    act: BatchPolicy,
+    start_acting: StartActing,
     envs: list[gym.Env],
     seeds: list[int | None],
     deterministic: bool,
@@ -166,15 +162,16 @@ def _evaluate_env_list(
 ) -> EvaluationResult:
     n_episodes = len(seeds)
     runners = [
-        _EnvRunner(env, list(range(k, n_episodes, len(envs))), seeds) for k, env in enumerate(envs) if k < n_episodes
+        _EnvRunner(env, k, list(range(k, n_episodes, len(envs))), seeds) for k, env in enumerate(envs) if k < n_episodes
     ]
+    session = start_acting(len(runners))
     returns = np.zeros(n_episodes)
     lengths = np.zeros(n_episodes, dtype=np.int64)
     active = runners
     while active:
-        actions = act(stack_observations([runner.observation for runner in active]), deterministic=deterministic)
+        actions = act_in(session, active, deterministic)
         for runner, action in zip(active, actions, strict=True):
-            finished = runner.step(action)
+            finished = runner.advance(action)
             if finished is not None:
                 index, returns[index], lengths[index] = finished
                 bar.update(1)
@@ -183,7 +180,7 @@ def _evaluate_env_list(
 
 
 def _evaluate_vec_env(
-    act: BatchPolicy,
+    start_acting: StartActing,
     vec_env: VecEnv,
     n_episodes: int,
     seed: int | None,
@@ -204,10 +201,14 @@ def _evaluate_vec_env(
     lengths: list[int] = []
     if seed is not None:
         vec_env.seed(seed)
+    session = start_acting(n_envs)
     observations = vec_env.reset()
+    episode_starts = np.ones(n_envs, dtype=bool)
     while (counts < targets).any():
-        actions = act(observations, deterministic=deterministic)
+        masks = vec_action_masks(vec_env) if session.needs_action_masks else None
+        actions = session.act(observations, episode_starts, deterministic=deterministic, action_masks=masks)
         observations, rewards, dones, infos = vec_env.step(actions)
+        episode_starts = dones
         running_returns += rewards
         running_lengths += 1
         for i in np.flatnonzero(dones):

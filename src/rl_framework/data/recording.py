@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 from imitation.data import types
 
+from rl_framework.agent.acting import ActingSession, EnvSlot, act_in, start_acting
 from rl_framework.environment.copies import as_env
 from rl_framework.util.checks import positive_int
 
@@ -57,27 +58,6 @@ def trajectory_from_steps(steps: Sequence[Sequence[Any]], episode: int) -> types
     )
 
 
-def action_function(agent_or_policy: Any, deterministic: bool) -> Callable[[Any], Any]:
-    """Return ``observation -> action`` for an agent of ours, an SB3 model/policy or a plain callable.
-
-    :param agent_or_policy: has ``choose_action(obs, deterministic=...)`` (our agents), has
-        ``predict(obs, deterministic=...)`` (SB3 models and policies), or is callable ``policy(obs)``.
-    :param deterministic: passed to ``choose_action``/``predict``; a plain callable decides itself.
-    :return: the action function.
-    :raises TypeError: for anything else.
-    """
-    if hasattr(agent_or_policy, "choose_action"):
-        return lambda observation: agent_or_policy.choose_action(observation, deterministic=deterministic)
-    if hasattr(agent_or_policy, "predict"):
-        return lambda observation: agent_or_policy.predict(observation, deterministic=deterministic)[0]
-    if callable(agent_or_policy):
-        return agent_or_policy
-    raise TypeError(
-        f"Cannot record episodes with {type(agent_or_policy).__name__}: pass an rl_framework agent "
-        f"(choose_action), a Stable-Baselines3 model or policy (predict), or a callable policy(observation) -> action."
-    )
-
-
 def record_trajectories(
     agent_or_policy: Any,
     environment: Any,
@@ -87,19 +67,23 @@ def record_trajectories(
 ) -> list[types.TrajectoryWithRew]:
     """Run ``n_episodes`` full episodes of a policy in one environment and record them.
 
-    :param agent_or_policy: see ``action_function``.
+    :param agent_or_policy: an rl_framework agent (it acts through ``start_acting``: recurrent
+        memory and action masks work), an SB3 model or policy (``predict``), or a callable
+        ``policy(observation) -> action``.
     :param environment: a gymnasium env (left open) or an env id / factory (made and closed here).
     :param n_episodes: number of episodes (> 0).
     :param seed: episode ``i`` resets with ``seed + i`` (as ``BaseAgent.evaluate`` does); ``None``: unseeded.
-    :param deterministic: see ``action_function``.
+    :param deterministic: let agents/models take their most likely action; a plain callable decides itself.
     :return: the recorded trajectories (all ``terminal``: every episode runs until it ends).
+    :raises TypeError: for a policy of none of these kinds.
     """
     n_episodes = positive_int(n_episodes, "n_episodes")
-    act = action_function(agent_or_policy, deterministic)
+    session = start_acting(agent_or_policy, 1, purpose="record episodes")
     env, made_here = as_env(environment)
     try:
+        slot = EnvSlot(env)
         return [
-            _record_episode(env, act, None if seed is None else seed + episode, episode)
+            _record_episode(slot, session, deterministic, None if seed is None else seed + episode, episode)
             for episode in range(n_episodes)
         ]
     finally:
@@ -107,13 +91,15 @@ def record_trajectories(
             env.close()
 
 
-def _record_episode(env: Any, act: Callable[[Any], Any], seed: int | None, episode: int) -> types.TrajectoryWithRew:
+def _record_episode(
+    slot: EnvSlot, session: ActingSession, deterministic: bool, seed: int | None, episode: int
+) -> types.TrajectoryWithRew:
     """Play one episode until it is terminated or truncated."""
-    observation, _ = env.reset(seed=seed)
+    observation, _ = slot.reset(seed=seed)
     observations, actions, rewards, infos = [observation], [], [], []
     while True:
-        action = act(observation)
-        observation, reward, terminated, truncated, info = env.step(action)
+        action = act_in(session, [slot], deterministic)[0]
+        observation, reward, terminated, truncated, info = slot.step(action)
         observations.append(observation)
         actions.append(action)
         rewards.append(reward)

@@ -11,24 +11,18 @@ import os
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
 
+from rl_framework.agent.acting import ActingSession, EnvSlot, act_in, start_acting
 from rl_framework.util.checks import optional_positive_int, positive_number
 from rl_framework.util.files import atomic_path
 
 
-class ActingAgent(Protocol):
-    """Anything that picks an action for one observation (every ``BaseAgent`` does)."""
-
-    def choose_action(self, observation: Any, deterministic: bool = False) -> Any:
-        """Return the action for ``observation``."""
-
-
 def record_video(
-    agent: ActingAgent,
+    agent: Any,
     environment: gym.Env | str,
     path: str | os.PathLike[str],
     n_steps: int | None = None,
@@ -44,7 +38,9 @@ def record_video(
     finished episodes, whichever comes first (give at least one). The file is written atomically:
     on any error no (partial) video is left at ``path``.
 
-    :param agent: picks actions through ``choose_action(observation, deterministic=...)``.
+    :param agent: an rl_framework agent (it acts through ``start_acting``: recurrent memory and
+        action masks work), an SB3 model or policy, anything with ``choose_action(observation,
+        deterministic=...)``, or a callable ``policy(observation) -> action``.
     :param environment: a gymnasium env created with ``render_mode="rgb_array"``, or an env id
         (made here with that render mode and closed afterwards).
     :param path: the file to write; its suffix picks the format: ``.mp4`` (H.264) or ``.gif`` (animated).
@@ -58,10 +54,11 @@ def record_video(
     """
     video_format = video_format_of(path)
     _check_limits(n_steps, n_episodes, fps)
+    session = start_acting(agent, 1, purpose="record a video")
     _headless_sdl()
     env = _recording_environment(environment)
     try:
-        frames = _play(agent, env, n_steps, n_episodes, deterministic, seed)
+        frames = _play(session, env, n_steps, n_episodes, deterministic, seed)
         return _write_video(frames, Path(path), fps, video_format)
     finally:
         if env is not environment:
@@ -105,7 +102,7 @@ def _recording_environment(environment: gym.Env | str) -> gym.Env:
 
 
 def _play(
-    agent: ActingAgent,
+    session: ActingSession,
     env: gym.Env,
     n_steps: int | None,
     n_episodes: int | None,
@@ -113,12 +110,12 @@ def _play(
     seed: int | None,
 ) -> Iterator[np.ndarray]:
     """Yield the rendered frames of the agent's episodes until a limit is reached."""
-    observation, _ = env.reset(seed=seed)
+    slot = EnvSlot(env)
+    slot.reset(seed=seed)
     yield _frame(env)
     steps = finished = 0
     while True:
-        action = agent.choose_action(observation, deterministic=deterministic)
-        observation, _, terminated, truncated, _ = env.step(action)
+        _, _, terminated, truncated, _ = slot.step(act_in(session, [slot], deterministic)[0])
         steps += 1
         yield _frame(env)
         if terminated or truncated:
@@ -126,7 +123,7 @@ def _play(
         if (n_steps is not None and steps >= n_steps) or (n_episodes is not None and finished >= n_episodes):
             return
         if terminated or truncated:
-            observation, _ = env.reset()
+            slot.reset()
             yield _frame(env)
 
 

@@ -11,6 +11,7 @@ import pytest
 import torch
 from sb3_contrib import QRDQN, TQC
 from stable_baselines3 import A2C, DDPG, DQN, PPO, SAC, TD3
+from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecNormalize
 
 from rl_framework.agent import RLAgent, StableBaselinesAgent
@@ -455,16 +456,22 @@ def test_continuing_on_a_different_number_of_environments_keeps_weights_and_step
     assert agent.model is not None
     steps_before = agent.model.num_timesteps
     weights_before = {name: value.clone() for name, value in agent.model.policy.state_dict().items()}
-    observation = np.zeros(4, dtype=np.float32)
-    action_before = agent.choose_action(observation, deterministic=True)
+    at_rebuild: dict[str, torch.Tensor] = {}
 
-    agent.train("CartPole-v1", n_envs=4, total_timesteps=128, progress_bar=False)
+    class WeightsAtStart(BaseCallback):
+        """Copies the rebuilt model's weights before its first update."""
+
+        def _on_training_start(self) -> None:
+            at_rebuild.update({name: value.clone() for name, value in self.model.policy.state_dict().items()})
+
+        def _on_step(self) -> bool:
+            return True
+
+    agent.train("CartPole-v1", n_envs=4, total_timesteps=128, progress_bar=False, callback=WeightsAtStart())
 
     assert agent.model.n_envs == 4
     assert agent.model.num_timesteps >= steps_before + 128
+    # The rebuilt model started from the trained weights, not from a fresh initialisation, then trained on:
+    assert at_rebuild.keys() == weights_before.keys()
+    assert all(torch.equal(weights_before[name], value) for name, value in at_rebuild.items())
     assert any(not torch.equal(weights_before[name], value) for name, value in agent.model.policy.state_dict().items())
-    # The rebuilt model started from the trained weights, not from a fresh initialisation:
-    fresh = StableBaselinesAgent("PPO", tiny_ppo_parameters)
-    fresh.train("CartPole-v1", n_envs=4, total_timesteps=128, progress_bar=False)
-    assert action_before.shape == agent.choose_action(observation, deterministic=True).shape
-    assert agent.model.num_timesteps > fresh.model.num_timesteps
