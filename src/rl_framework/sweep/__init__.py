@@ -37,6 +37,18 @@ _LAZY_NAMES = {
     "run_trial": "rl_framework.sweep.trial",
 }
 
-__all__ = list(_LAZY_NAMES)
+__all__ = [
+    "TrainingSpec",
+    "SweepConfig",
+    "SearchSpace",
+    "Dimension",
+    "run_sweep",
+    "SweepResult",
+    "TrialRecord",
+    "ConfigurationSummary",
+    "EvaluationSchedule",
+    "LocalRegistryStore",
+    "run_trial",
+]
 
 __getattr__, __dir__ = lazy_exports(__name__, _LAZY_NAMES, globals())
