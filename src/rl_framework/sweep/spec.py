@@ -12,6 +12,7 @@ from rl_framework.util.checks import check_mapping, check_total_timesteps, posit
 
 if TYPE_CHECKING:
     from rl_framework.agent.base_agent import BaseAgent
+    from rl_framework.environment.vectorize import Vectorization
 
 #: A factory of agents: called as ``factory(algorithm_parameters=...)``.
 AgentFactory = Callable[..., "BaseAgent"]
@@ -35,6 +36,9 @@ class TrainingSpec:
     :param episode_sequence: the demonstrations of an ``ILAgent`` (a dataset folder or an
         ``EpisodeSequence``); ``None`` for RL agents.
     :param n_envs: environment copies per trial.
+    :param vectorization: ``"dummy"`` (one process) or ``"subprocess"`` (one process per copy).
+    :param normalize: train on ``VecNormalize``-wrapped environments: ``True`` or its keyword
+        arguments (RL agents; the agent keeps the statistics and evaluates with them).
     :param evaluation_environment: the environment of the periodic evaluations; default: ``environment``.
     """
 
@@ -44,11 +48,15 @@ class TrainingSpec:
     algorithm_parameters: Mapping[str, Any] = field(default_factory=dict)
     episode_sequence: Any = None
     n_envs: int = 1
+    vectorization: Vectorization = "dummy"
+    normalize: bool | Mapping[str, Any] = False
     evaluation_environment: str | Callable[[], Any] | None = None
 
     def __post_init__(self) -> None:
         check_total_timesteps(self.total_timesteps)
         positive_int(self.n_envs, "n_envs", "environment copies per trial")
+        if self.vectorization not in ("dummy", "subprocess"):
+            raise ValueError(f"vectorization must be 'dummy' or 'subprocess', got {self.vectorization!r}.")
         parameters = check_mapping(self.algorithm_parameters, "algorithm_parameters")
         object.__setattr__(self, "algorithm_parameters", parameters)
         if not isinstance(self.agent, str) and not callable(self.agent):
@@ -76,10 +84,11 @@ class TrainingSpec:
 
     @property
     def environment_name(self) -> str:
-        """The env id, or the factory's name."""
+        """The env id (of an id, or of a factory with an ``env_id``), else the factory's name."""
         if isinstance(self.environment, str):
             return self.environment
-        return getattr(self.environment, "__name__", "custom-environment")
+        env_id = getattr(self.environment, "env_id", None)
+        return env_id if isinstance(env_id, str) else getattr(self.environment, "__name__", "custom-environment")
 
     def build_agent(self, parameters: Mapping[str, Any], seed: int | None) -> BaseAgent:
         """Create a fresh, untrained agent with the spec's parameters, ``parameters`` over them and ``seed``.
@@ -147,11 +156,22 @@ class TrainingSpec:
         """
         from rl_framework.agent import ILAgent
 
-        common: dict[str, Any] = {"n_envs": self.n_envs, "progress_bar": False}
+        common: dict[str, Any] = {"n_envs": self.n_envs, "vectorization": self.vectorization, "progress_bar": False}
         if isinstance(agent, ILAgent):
             agent.train(episodes, self.environment, timesteps, **common)
-        else:
+        elif self.normalize is False:
             agent.train(self.environment, timesteps, callback=callback, **common)  # type: ignore[attr-defined]
+        else:
+            from stable_baselines3.common.vec_env import VecNormalize
+
+            from rl_framework.environment.vectorize import build_vec_env
+
+            kwargs = {} if self.normalize is True else dict(self.normalize)
+            vec_env = VecNormalize(build_vec_env(self.environment, self.n_envs, self.vectorization), **kwargs)
+            try:  # train never closes environments it is given: this one is ours to close
+                agent.train(vec_env, timesteps, callback=callback, progress_bar=False)  # type: ignore[attr-defined]
+            finally:
+                vec_env.close()
 
     def load_episodes(self) -> Any:
         """The demonstrations as an ``EpisodeSequence`` (``None`` for RL agents), loaded once per trial."""
