@@ -126,6 +126,14 @@ def test_every_table_name_is_tested() -> None:
     assert {case.values[0] for case in CASES} == set(SB3_ALGORITHMS)
 
 
+def test_the_users_parameter_dicts_are_not_written_into() -> None:
+    # SAC adds use_sde to the policy_kwargs it gets; the same dict must still build a TD3 (which refuses use_sde)
+    shared = {"learning_starts": 0, "buffer_size": 64, "batch_size": 8, "policy_kwargs": {"net_arch": [16]}}
+    for name in ("SAC", "TD3"):
+        StableBaselinesAgent(name, shared).train(pendulum, total_timesteps=16, progress_bar=False)
+    assert shared["policy_kwargs"] == {"net_arch": [16]}
+
+
 # -- RecurrentPPO: the LSTM state lives per environment copy and restarts with each episode -----------------------
 #: Seed 2 with a small LSTM gives a policy whose actions depend on its memory on these CartPole seeds.
 RECURRENT = {"n_steps": 16, "batch_size": 16, "n_epochs": 1, "seed": 2, "device": "cpu"}
