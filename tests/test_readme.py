@@ -47,7 +47,7 @@ def runnable_snippets() -> list[tuple[str, str]]:
     text = README.read_text(encoding="utf-8")
     snippets = []
     section = "top"
-    for match in re.finditer(r"^(#{2,3} .+)$|```python\n(.*?)```", text, flags=re.DOTALL | re.MULTILINE):
+    for match in re.finditer(r"^(#{2,3} [^\n]+)$|```python\n(.*?)```", text, flags=re.DOTALL | re.MULTILINE):
         if match.group(1):
             section = re.sub(r"[^a-z0-9]+", "-", match.group(1).lstrip("#").strip().lower()).strip("-")
             continue
