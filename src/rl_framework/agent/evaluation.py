@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import gymnasium as gym
 import numpy as np
@@ -22,8 +22,12 @@ from tqdm.auto import tqdm
 
 from rl_framework.agent.acting import ActingSession, EnvSlot, act_in, vec_action_masks
 from rl_framework.environment.copies import environment_copies, is_wrapped_with
+from rl_framework.environment.multi_agent import multi_agent_evaluation_env
 from rl_framework.util.checks import positive_int
 from rl_framework.util.threads import resolve_torch_threads, torch_threads
+
+if TYPE_CHECKING:
+    from rl_framework.util.connector.base import Connector
 
 EvaluationEnvironment = gym.Env | str | Callable[[], gym.Env] | Sequence[Any] | VecEnv
 StartActing = Callable[[int], ActingSession]
@@ -58,6 +62,19 @@ class EvaluationResult:
     def mean_length(self) -> float:
         """Mean episode length."""
         return float(np.mean(self.episode_lengths))
+
+    def log_to(self, connector: Connector, timestep: int) -> None:
+        """Log every episode's return and length, then their mean and std, through ``connector`` at ``timestep``.
+
+        Names: ``eval/episode_return``, ``eval/episode_length`` (one value per episode, in episode
+        order), ``eval/mean_return``, ``eval/std_return``, ``eval/mean_length``.
+        """
+        for episode_return, length in zip(self.episode_returns, self.episode_lengths, strict=True):
+            connector.log_value("eval/episode_return", float(episode_return), timestep)
+            connector.log_value("eval/episode_length", float(length), timestep)
+        connector.log_value("eval/mean_return", self.mean_reward, timestep)
+        connector.log_value("eval/std_return", self.std_reward, timestep)
+        connector.log_value("eval/mean_length", self.mean_length, timestep)
 
 
 def episode_seeds(seeds: int | Sequence[int] | None, n_episodes: int) -> list[int | None]:
@@ -94,6 +111,12 @@ def evaluate_agent(
     n_episodes = positive_int(n_eval_episodes, "n_eval_episodes")
     max_parallel_environments = positive_int(max_parallel_environments, "max_parallel_environments")
     seed_per_episode = episode_seeds(seeds, n_episodes)
+    multi_agent = multi_agent_evaluation_env(environment, n_episodes, max_parallel_environments)
+    if multi_agent is not None:  # a PettingZoo ParallelEnv: one slot per agent, each agent's episodes count
+        try:
+            return evaluate_agent(start_acting, multi_agent, n_episodes, seeds, deterministic, progress_bar)
+        finally:
+            multi_agent.close()  # closes only the copies made from factories
     if isinstance(environment, VecEnv) and not (seeds is None or isinstance(seeds, (int, np.integer))):
         raise ValueError(
             "A VecEnv resets itself between episodes, so it cannot take one seed per episode. Pass seeds as a "

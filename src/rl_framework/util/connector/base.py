@@ -11,6 +11,8 @@ from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
+import numpy as np
+
 from rl_framework.util.checks import non_negative_int
 from rl_framework.util.files import atomic_write_text
 
@@ -118,6 +120,17 @@ class Connector(ABC):
     def log_value(self, name: str, value: float, timestep: int) -> None:
         """Record one scalar metric (e.g. ``"episode/return"``) at ``timestep``."""
 
+    def log_histogram(self, name: str, values: Any, timestep: int) -> None:
+        """Record the distribution of ``values`` (e.g. the actions of a rollout) at ``timestep``.
+
+        The default logs a summary through ``log_value``: ``<name>/mean``, ``/std``, ``/min`` and
+        ``/max`` of the finite values; connectors whose backend keeps histograms override it.
+        """
+        finite = finite_values(values)
+        if finite.size:
+            for statistic in ("mean", "std", "min", "max"):
+                self.log_value(f"{name}/{statistic}", float(getattr(finite, statistic)()), timestep)
+
     @abstractmethod
     def save_checkpoint(self, agent: ShareableAgent, timestep: int) -> None:
         """Store a checkpoint of ``agent`` taken at ``timestep``."""
@@ -183,6 +196,45 @@ def append_metric(metrics_file: Path, name: str, value: float, timestep: int) ->
     metrics_file.parent.mkdir(parents=True, exist_ok=True)
     with metrics_file.open("a", encoding="utf-8") as handle:
         handle.write(line + "\n")
+
+
+#: Bins of the histograms written to ``metrics.jsonl`` and reported to ClearML.
+HISTOGRAM_BINS = 20
+
+
+def finite_values(values: Any) -> np.ndarray:
+    """``values`` flattened to float64, without NaN/inf (a histogram's range must be finite)."""
+    array = np.asarray(values, dtype=np.float64).reshape(-1)
+    return array[np.isfinite(array)]
+
+
+def histogram(values: Any, bins: int = HISTOGRAM_BINS) -> tuple[np.ndarray, np.ndarray] | None:
+    """``(counts, bin_edges)`` of the finite ``values``, or ``None`` when there are none."""
+    finite = finite_values(values)
+    return np.histogram(finite, bins=bins) if finite.size else None
+
+
+def append_histogram(metrics_file: Path, name: str, values: Any, timestep: int) -> None:
+    """Append ``{"name", "histogram": {"counts", "edges"}, "count", "mean", "timestep", "time"}`` as one JSON line.
+
+    Readers of scalar metrics skip these lines (they have no ``"value"``). Nothing is written
+    when ``values`` holds no finite number.
+    """
+    result = histogram(values)
+    if result is None:
+        return
+    counts, edges = result
+    record = {
+        "name": name,
+        "histogram": {"counts": counts.tolist(), "edges": edges.tolist()},
+        "count": int(counts.sum()),
+        "mean": float(finite_values(values).mean()),
+        "timestep": int(timestep),
+        "time": time.time(),
+    }
+    metrics_file.parent.mkdir(parents=True, exist_ok=True)
+    with metrics_file.open("a", encoding="utf-8") as handle:
+        handle.write(json.dumps(record) + "\n")
 
 
 def save_agent_checkpoint(agent: ShareableAgent, file_path: Path, connector: Connector | None = None) -> list[Path]:

@@ -54,6 +54,9 @@ class ConnectorOutputFormat(KVWriter):
 class ConnectorCallback(BaseCallback):
     """Log finished episodes and SB3's own metrics to a connector; checkpoint periodically.
 
+    Per finished episode: ``episode/return``, ``episode/length`` and the running count of how
+    episodes ended, ``episodes/terminated`` or ``episodes/truncated`` (time limit).
+
     :param connector: receives ``log_value`` and ``save_checkpoint`` calls.
     :param agent: the agent being trained (what a checkpoint saves).
     """
@@ -64,6 +67,8 @@ class ConnectorCallback(BaseCallback):
         self.agent = agent
         self._output = ConnectorOutputFormat(connector)
         self._last_checkpoint = 0
+        #: Finished episodes of this ``learn`` call by how they ended (SB3's ``TimeLimit.truncated``).
+        self.episode_ends = {"terminated": 0, "truncated": 0}
 
     def _on_training_start(self) -> None:
         self.logger.output_formats.append(self._output)
@@ -75,6 +80,9 @@ class ConnectorCallback(BaseCallback):
             if episode is not None:
                 self.connector.log_value("episode/return", float(episode["r"]), self.num_timesteps)
                 self.connector.log_value("episode/length", float(episode["l"]), self.num_timesteps)
+                reason = "truncated" if info.get("TimeLimit.truncated") else "terminated"
+                self.episode_ends[reason] += 1  # logged as a running count: episodes/terminated, episodes/truncated
+                self.connector.log_value(f"episodes/{reason}", float(self.episode_ends[reason]), self.num_timesteps)
         frequency = self.connector.checkpoint_frequency
         if frequency > 0 and self.num_timesteps - self._last_checkpoint >= frequency:
             self._last_checkpoint = self.num_timesteps

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
-from rl_framework.util.connector.base import Connector, check_config_type, save_agent_checkpoint
+from rl_framework.util.connector.base import Connector, check_config_type, histogram, save_agent_checkpoint
 from rl_framework.util.connector.bundle import UploadOptions, bundle_agent, results_environment, sha256_of
 from rl_framework.util.files import atomic_write_with
 from rl_framework.util.finite import check_finite_agent
@@ -208,6 +208,18 @@ class ClearMLConnector(Connector):
         title, _, series = name.partition("/")
         self.task.get_logger().report_scalar(title, series or title, value=float(value), iteration=int(timestep))
         self._last_timestep = int(timestep)
+
+    def log_histogram(self, name: str, values: Any, timestep: int) -> None:
+        """Report a histogram plot (20 bins, labelled by bin centre): ``"step/actions"`` -> title ``step``."""
+        result = histogram(values)
+        if result is None:
+            return
+        counts, edges = result
+        title, _, series = name.partition("/")
+        centres = [f"{(low + high) / 2:.4g}" for low, high in zip(edges[:-1], edges[1:], strict=True)]
+        self.task.get_logger().report_histogram(
+            title, series or title, values=counts.tolist(), iteration=int(timestep), xlabels=centres, xaxis=name
+        )
 
     def save_checkpoint(self, agent: ShareableAgent, timestep: int) -> None:
         """Upload a resumable checkpoint of ``agent`` as the artifact ``checkpoint_step_<timestep>``."""

@@ -42,6 +42,7 @@ from rl_framework.util.checks import positive_int
 from rl_framework.util.connector.base import (
     METRICS_FILE,
     Connector,
+    append_histogram,
     append_metric,
     check_config_type,
     save_agent_checkpoint,
@@ -188,6 +189,10 @@ class LocalConnector(Connector):
     def log_value(self, name: str, value: float, timestep: int) -> None:
         """Append ``{"name", "value", "timestep", "time"}`` as one line to the run's ``metrics.jsonl``."""
         append_metric(self._run_folder() / METRICS_FILE, name, value, timestep)
+
+    def log_histogram(self, name: str, values: Any, timestep: int) -> None:
+        """Append the histogram of ``values`` (20 bins: counts and edges) as one line to ``metrics.jsonl``."""
+        append_histogram(self._run_folder() / METRICS_FILE, name, values, timestep)
 
     def save_checkpoint(self, agent: ShareableAgent, timestep: int) -> None:
         """Save a resumable checkpoint of ``agent`` to the run's ``checkpoints/step_<timestep>.zip``."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import gymnasium as gym
@@ -23,6 +23,7 @@ from stable_baselines3.common.torch_layers import CombinedExtractor, FlattenExtr
 from rl_framework.agent.imitation.imitation.expert import as_expert_policy, check_expert
 from rl_framework.agent.imitation.imitation.logger import imitation_logger, shown_progress_bars
 from rl_framework.agent.imitation.imitation.trainer import ImitationTrainer, TrainingCall
+from rl_framework.agent.imitation.imitation.validation import BCValidation
 from rl_framework.util.checks import constructor_parameters, positive_int
 
 if TYPE_CHECKING:
@@ -38,20 +39,20 @@ def _unused_learning_rate(progress_remaining: float) -> float:
     return 0.0
 
 
-def default_bc_policy(observation_space: gym.Space, action_space: gym.Space) -> ActorCriticPolicy:
+def default_bc_policy(
+    observation_space: gym.Space, action_space: gym.Space, policy_kwargs: dict[str, Any] | None = None
+) -> ActorCriticPolicy:
     """The default BC network of imitation (two hidden layers of 32 units) as a plain SB3 policy.
 
     imitation's ``FeedForward32Policy`` cannot be re-created by SB3's ``BasePolicy.load`` (it
     passes ``net_arch`` twice), so the same network is built from ``ActorCriticPolicy``.
+
+    :param policy_kwargs: ``ActorCriticPolicy`` arguments over the defaults, as SB3's
+        ``policy_kwargs`` (e.g. ``features_extractor_class`` for a custom feature extractor).
     """
     extractor = CombinedExtractor if isinstance(observation_space, gym.spaces.Dict) else FlattenExtractor
-    return ActorCriticPolicy(
-        observation_space,
-        action_space,
-        lr_schedule=_unused_learning_rate,
-        net_arch=[32, 32],
-        features_extractor_class=extractor,
-    )
+    arguments = {"net_arch": [32, 32], "features_extractor_class": extractor, **(policy_kwargs or {})}
+    return ActorCriticPolicy(observation_space, action_space, lr_schedule=_unused_learning_rate, **arguments)
 
 
 def check_enough_transitions(episodes: EpisodeSequence, batch_size: int, parameter: str) -> None:
@@ -68,10 +69,17 @@ class BCTrainer(ImitationTrainer):
 
     The budget is rounded up to whole batches: ``ceil(total_timesteps / batch_size)`` optimiser
     steps of ``batch_size`` samples each. The optimiser state carries over to the next ``train``.
+    ``policy_kwargs`` customise the default policy (as SB3's: e.g. a ``features_extractor_class``);
+    ``validation_episodes`` are held-out episodes whose BC loss is logged (``validation.py``).
     """
+
+    own_parameters: ClassVar[frozenset[str]] = frozenset({"seed", "policy_kwargs", "validation_episodes"})
 
     def __init__(self, name: str, algorithm_class: type, parameters: dict[str, Any]) -> None:
         super().__init__(name, algorithm_class, parameters)
+        self.policy_kwargs: dict[str, Any] = dict(self.parameters.get("policy_kwargs") or {})
+        held_out = self.parameters.get("validation_episodes")
+        self.validation = BCValidation(held_out) if held_out is not None else None
         self.bc_parameters = {key: value for key, value in self.parameters.items() if key in _BC_PARAMETERS}
         self.batch_size = positive_int(self.bc_parameters.get("batch_size", 32), "batch_size")
         self._policy: BasePolicy | None = self.bc_parameters.pop("policy", None)
@@ -96,7 +104,7 @@ class BCTrainer(ImitationTrainer):
         """A BC trainer around the run's lasting policy and optimiser."""
         if self._policy is None:
             self.seed_everything()
-            self._policy = default_bc_policy(observation_space, action_space)
+            self._policy = default_bc_policy(observation_space, action_space, self.policy_kwargs)
         if not isinstance(self._policy, ActorCriticPolicy):
             raise ValueError(
                 f"{self.name} trains an SB3 ActorCriticPolicy, but the agent's policy is "
@@ -124,8 +132,22 @@ class BCTrainer(ImitationTrainer):
         bc.set_demonstrations(batches)  # type: ignore[arg-type]  # re-iterable TransitionMapping batches
         counter = _BatchCounter(call, self.batch_size)
         n_batches = math.ceil(call.total_timesteps / self.batch_size)
-        bc.train(n_batches=n_batches, on_batch_end=counter, progress_bar=call.progress_bar)
+        validate = self._validator(bc, call, lambda: counter.samples)
+        bc.train(n_batches=n_batches, on_batch_end=counter, on_epoch_end=validate, progress_bar=call.progress_bar)
+        validate()
         return counter.samples
+
+    def _validator(self, bc: BC, call: TrainingCall, samples: Callable[[], int]) -> Callable[[], None]:
+        """A hook that measures the validation loss (a no-op without ``validation_episodes``)."""
+        validation = self.validation
+        if validation is None:
+            return lambda: None
+        validation.episodes.check_compatible(call.venv.observation_space, call.venv.action_space)
+
+        def validate() -> None:
+            validation.measure(bc, samples(), call.connector)
+
+        return validate
 
 
 class DAggerTrainer(BCTrainer):
@@ -138,9 +160,11 @@ class DAggerTrainer(BCTrainer):
     from the current policy; its aggregated dataset restarts from the given demonstrations.
     """
 
-    own_parameters: ClassVar[frozenset[str]] = frozenset(
-        {"seed", "expert", "rollout_round_min_episodes", "rollout_round_min_timesteps"}
-    )
+    own_parameters: ClassVar[frozenset[str]] = BCTrainer.own_parameters | {
+        "expert",
+        "rollout_round_min_episodes",
+        "rollout_round_min_timesteps",
+    }
 
     def __init__(self, name: str, algorithm_class: type, parameters: dict[str, Any]) -> None:
         super().__init__(name, algorithm_class, parameters)
@@ -167,6 +191,7 @@ class DAggerTrainer(BCTrainer):
         check_enough_transitions(call.episodes, bc.minibatch_size, "batch_size")
         call_dir = self.scratch_dir / f"call-{len(list(self.scratch_dir.glob('call-*')))}"
         steps_before = call.venv.steps
+        validate = self._validator(bc, call, lambda: call.venv.steps - steps_before)
         with quiet_dataset_saving(), shown_progress_bars(call.progress_bar):  # DAgger saves episodes with datasets
             trainer = dagger.SimpleDAggerTrainer(
                 venv=call.venv,
@@ -182,8 +207,13 @@ class DAggerTrainer(BCTrainer):
                 call.total_timesteps,
                 rollout_round_min_episodes=self.min_episodes,
                 rollout_round_min_timesteps=self.min_timesteps or min(500, call.total_timesteps),
-                bc_train_kwargs={"log_rollouts_venv": None, "progress_bar": call.progress_bar},
+                bc_train_kwargs={
+                    "log_rollouts_venv": None,
+                    "progress_bar": call.progress_bar,
+                    "on_epoch_end": validate,
+                },
             )
+        validate()
         return call.venv.steps - steps_before
 
 
