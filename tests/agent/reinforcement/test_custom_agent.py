@@ -58,6 +58,12 @@ class TwoStates(gym.Env):
         return 1, reward, terminated, False, {}
 
 
+def _npz(**arrays: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    return buffer.getvalue()
+
+
 def two_states(terminate: bool) -> gym.Env:
     return gym.wrappers.TimeLimit(TwoStates(terminate), max_episode_steps=2)
 
@@ -208,6 +214,11 @@ def test_a_failed_load_changes_nothing(trained_agent: CustomAgent, tmp_path) -> 
         target.writestr("arrays.npz", source.read("arrays.npz"))
     with pytest.raises(ValueError, match="header says format 'rl_framework.CustomAgent' v99"):
         agent.load_from_file(tmp_path / "other.zip")
+    with zipfile.ZipFile(tmp_path / "agent.zip") as source, zipfile.ZipFile(tmp_path / "small.zip", "w") as target:
+        target.writestr("rl_framework_custom.json", source.read("rl_framework_custom.json"))
+        target.writestr("arrays.npz", _npz(q_table=np.zeros((4, 4))))  # a table of the wrong size
+    with pytest.raises(ValueError, match=r"its state is inconsistent \(the Q-table has shape \(4, 4\)"):
+        agent.load_from_file(tmp_path / "small.zip")
     with pytest.raises(ValueError, match="unknown parameter.*'alpha'.*Valid names: epsilon_end"):
         agent.load_from_file(tmp_path / "agent.zip", algorithm_parameters={"alpha": 0.1})
     with pytest.raises(FileNotFoundError, match="No agent file at"):

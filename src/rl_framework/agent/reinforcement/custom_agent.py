@@ -28,6 +28,7 @@ from rl_framework.agent.reinforcement.custom_algorithms.base import CustomAlgori
 from rl_framework.agent.reinforcement_learning_agent import RLAgent
 from rl_framework.environment.vectorize import check_spaces_match
 from rl_framework.util.algorithm_table import resolve_algorithm
+from rl_framework.util.checks import check_mapping
 from rl_framework.util.connector.base import Connector
 from rl_framework.util.files import atomic_write_bytes, require_existing_file
 
@@ -108,6 +109,10 @@ class CustomAgent(RLAgent):
     def num_timesteps(self) -> int:
         """Environment steps trained so far, over every ``train`` call (0 before training)."""
         return 0 if self.algorithm is None else self.algorithm.num_timesteps
+
+    def _timesteps_trained(self) -> int:
+        """The training template's hook: steps trained so far (names the step of errors and final checkpoints)."""
+        return self.num_timesteps
 
     # -- training -------------------------------------------------------------------------
     def _train(
@@ -233,29 +238,30 @@ class CustomAgent(RLAgent):
             for further training); a new ``seed`` restarts the exploration's random stream.
         """
         path = require_existing_file(file_path, "agent file")
-        overrides = dict(algorithm_parameters or {})
+        overrides = check_mapping(algorithm_parameters, "algorithm_parameters")
         try:
             with zipfile.ZipFile(path) as archive:
                 header = json.loads(archive.read(HEADER_NAME))
                 array_bytes = archive.read(ARRAYS_NAME)
             if header.get("format") != FORMAT or header.get("format_version") != FORMAT_VERSION:
                 raise ValueError(f"its header says format {header.get('format')!r} v{header.get('format_version')}")
+            stored_algorithm, stored_parameters = str(header["algorithm"]), dict(header["algorithm_parameters"])
             with np.load(io.BytesIO(array_bytes), allow_pickle=False) as npz:
                 arrays = {name: npz[name] for name in npz.files}
-        except (zipfile.BadZipFile, KeyError, ValueError, OSError, AttributeError) as error:
+        except (zipfile.BadZipFile, KeyError, ValueError, TypeError, OSError, AttributeError) as error:
             raise ValueError(
                 f"Could not load a CustomAgent from '{path}': {error}. Check that the file was written by "
                 f"CustomAgent.save_to_file and is not corrupt."
             ) from error
-        if header["algorithm"] != _identity(self.algorithm_class):
+        if stored_algorithm != _identity(self.algorithm_class):
             raise ValueError(
-                f"'{path}' holds a {header['algorithm']} agent, but this agent runs {_identity(self.algorithm_class)}: "
+                f"'{path}' holds a {stored_algorithm} agent, but this agent runs {_identity(self.algorithm_class)}: "
                 f"create CustomAgent with the algorithm the file was saved from."
             )
-        merged = {**header["algorithm_parameters"], **overrides}
+        merged = {**stored_parameters, **overrides}
         parameters = self.algorithm_class.make_parameters(merged)  # a typo in the overrides fails here
         try:
-            algorithm = self.algorithm_class.from_state(parameters, header["state"], arrays)
+            algorithm = self.algorithm_class.from_state(parameters, header.get("state"), arrays)
         except (KeyError, TypeError, ValueError) as error:
             raise ValueError(
                 f"Could not load a CustomAgent from '{path}': its state is inconsistent ({error})."
