@@ -10,6 +10,7 @@ import torch as th
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.policies import BasePolicy
 
+from rl_framework.agent.acting import ActingSession
 from rl_framework.agent.base_agent import BaseAgent
 
 _ACCEPTED = "a trained rl_framework agent, a stable-baselines3 model or a stable-baselines3 policy"
@@ -50,7 +51,11 @@ def as_expert_policy(
 
 
 class AgentPolicy(BasePolicy):
-    """Presents an rl_framework agent as an SB3 policy: ``predict`` asks ``agent.choose_actions``.
+    """Presents an rl_framework agent as an SB3 policy: ``predict`` acts through the agent's acting session.
+
+    The session (``agent.start_acting``) keeps a recurrent agent's state per environment copy and
+    resets it where imitation's rollout reports an episode start, so a stateful expert labels
+    states as it would act in them.
 
     :param agent: the acting agent.
     :param observation_space: the environment's observation space.
@@ -60,6 +65,7 @@ class AgentPolicy(BasePolicy):
     def __init__(self, agent: BaseAgent, observation_space: gym.Space, action_space: gym.Space) -> None:
         super().__init__(observation_space, action_space)
         self.agent = agent
+        self._session: ActingSession | None = None
 
     def predict(
         self,
@@ -68,8 +74,13 @@ class AgentPolicy(BasePolicy):
         episode_start: np.ndarray | None = None,
         deterministic: bool = False,
     ) -> tuple[np.ndarray, tuple[np.ndarray, ...] | None]:
-        """Return the agent's actions for a batch of observations (no recurrent state)."""
-        return np.asarray(self.agent.choose_actions(observation, deterministic=deterministic)), None
+        """Return the agent's actions for a batch of observations (one row per environment copy)."""
+        n_envs = len(next(iter(observation.values())) if isinstance(observation, dict) else observation)
+        if self._session is None or self._session.n_envs != n_envs:
+            self._session = self.agent.start_acting(n_envs)
+            episode_start = np.ones(n_envs, dtype=bool)  # a new session starts every copy afresh
+        starts = np.zeros(n_envs, dtype=bool) if episode_start is None else np.asarray(episode_start, dtype=bool)
+        return np.asarray(self._session.act(observation, starts, deterministic=deterministic)), None
 
     def _predict(self, observation: th.Tensor | dict[str, th.Tensor], deterministic: bool = False) -> th.Tensor:
         raise NotImplementedError("AgentPolicy acts through predict(), on numpy observations.")
