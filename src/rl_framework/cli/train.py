@@ -47,16 +47,26 @@ def experiment_from_options(
 def run_folder_path(output: str | None, runs_dir: str, experiment: ExperimentConfig) -> Path:
     """``--output`` (which must not hold a run yet), else a new ``<runs_dir>/<algorithm>-<env>-<N>``."""
     from rl_framework.experiment.connectors import default_agent_name
-    from rl_framework.experiment.run import EXPERIMENT_FILE, new_run_folder
+    from rl_framework.experiment.run import new_run_folder
+
+    path = check_output(output)
+    if path is None:
+        return new_run_folder(runs_dir, default_agent_name(experiment.algorithm, experiment.env))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def check_output(output: str | None) -> Path | None:
+    """``--output`` as a path, refused when it already holds a run (checked before any work)."""
+    from rl_framework.experiment.run import EXPERIMENT_FILE
 
     if output is None:
-        return new_run_folder(runs_dir, default_agent_name(experiment.algorithm, experiment.env))
+        return None
     path = Path(output)
     if (path / EXPERIMENT_FILE).exists():
         raise FileExistsError(
             f"'{path}' already holds a run. Choose another --output, or leave it out for a new folder."
         )
-    path.mkdir(parents=True, exist_ok=True)
     return path
 
 
@@ -64,16 +74,18 @@ def execute(experiment: ExperimentConfig, output: str | None, runs_dir: str) -> 
     """Train ``experiment`` into a run folder, evaluate and save the agent, then share it if asked."""
     from rl_framework.experiment.connectors import build_connector
 
+    check_output(output)
     connector = None
     if experiment.connector is not None:  # built first: a missing Hub token fails before training
         connector = build_connector(
             experiment.connector, experiment.algorithm, experiment.env, experiment.evaluation.n_episodes
         )
     from rl_framework.experiment.environments import check_environment_id
+
+    check_environment_id(experiment.env)  # gymnasium only: before the algorithm check imports torch
     from rl_framework.experiment.training import algorithm_family, finish_run, run_folder_for, train_from_config
 
     algorithm_family(experiment.algorithm)
-    check_environment_id(experiment.env)
     folder = run_folder_for(experiment, run_folder_path(output, runs_dir, experiment))
     echo(f"Run folder: {folder.path}")
     with progress("Training", experiment.total_timesteps, "steps") as display:

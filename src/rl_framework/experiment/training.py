@@ -14,7 +14,7 @@ from typing import Any, Literal
 from stable_baselines3.common.callbacks import BaseCallback
 
 from rl_framework.agent.base_agent import BaseAgent
-from rl_framework.experiment.config import EvaluationSettings, ExperimentConfig, ExperimentError
+from rl_framework.experiment.config import EvaluationSettings, ExperimentConfig, ExperimentError, from_dict
 from rl_framework.experiment.environments import (
     EnvironmentFactory,
     ReportingWrapper,
@@ -87,8 +87,8 @@ def train_from_config(
     :raises ExperimentError: for an unknown algorithm or environment, or a parameter value that
         cannot be built (before any training).
     """
-    family = algorithm_family(config.algorithm)
     check_environment_id(config.env)
+    family = algorithm_family(config.algorithm)
     folder = run if isinstance(run, RunFolder) or run is None else run_folder_for(config, run)
     if folder is not None:
         folder.write_experiment(config.to_yaml("Resolved experiment: rl-framework train --config <this file>"))
@@ -197,16 +197,25 @@ def _train_imitation(
     return agent
 
 
-def finish_run(agent: BaseAgent, folder: RunFolder, evaluation_environment: Any = None) -> dict[str, Any]:
+def finish_run(
+    agent: BaseAgent, run: RunFolder | str | os.PathLike[str], evaluation_environment: Any = None
+) -> dict[str, Any]:
     """Evaluate the trained agent and save it into its run folder (agent, metadata, learning curve).
 
-    :param agent: the agent ``train_from_config`` returned.
-    :param folder: the run folder.
+    :param agent: the agent ``train_from_config`` returned (its experiment sets the evaluation:
+        ``evaluation.n_episodes``, ``deterministic``, ``seed``).
+    :param run: the run folder (a ``RunFolder`` or its path).
     :param evaluation_environment: what to evaluate on; default: the experiment's environment.
-    :return: the run's metadata (``metadata["evaluation"]`` holds the result).
+    :return: the run's metadata (``metadata["evaluation"]`` holds the result, every episode's return included).
     """
+    experiment = getattr(agent, "experiment_config", None)
+    if isinstance(run, RunFolder):
+        folder = run
+    elif experiment:
+        folder = run_folder_for(from_dict(experiment), run)
+    else:
+        folder = RunFolder(run)
     if evaluation_environment is None:
-        experiment = getattr(agent, "experiment_config", None)
         if not experiment:
             raise ValueError("finish_run needs an evaluation_environment for an agent not trained from a config.")
         evaluation_environment = EnvironmentFactory.from_experiment(experiment)
