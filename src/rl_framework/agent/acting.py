@@ -23,6 +23,7 @@ import gymnasium as gym
 import numpy as np
 from stable_baselines3.common.vec_env import VecEnv
 
+from rl_framework.agent.policy_forward import deterministic_forward
 from rl_framework.util.checks import positive_int
 
 MASK_METHOD = "action_masks"
@@ -111,6 +112,8 @@ class PredictActing(ActingSession):
         self._prepare = prepare or (lambda observations: observations)
         self.needs_action_masks = MASK_METHOD in inspect.signature(predict).parameters
         self._state: tuple[np.ndarray, ...] | None = None
+        # small SB3 policies act deterministically through a cheaper forward with the same results
+        self._forward = deterministic_forward(getattr(predict, "__self__", None), self.n_envs)
 
     def act(
         self,
@@ -121,6 +124,10 @@ class PredictActing(ActingSession):
         env_indices: Sequence[int] | None = None,
     ) -> np.ndarray:
         """See ``ActingSession.act``."""
+        if deterministic and self._forward is not None and self._state is None:
+            actions = self._forward(self._prepare(observations))
+            if actions is not None:
+                return actions
         rows = np.arange(self.n_envs) if env_indices is None else np.asarray(env_indices, dtype=np.int64)
         state = None if self._state is None else tuple(part[:, rows] for part in self._state)
         masks = {MASK_METHOD: action_masks} if self.needs_action_masks else {}

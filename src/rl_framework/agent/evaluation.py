@@ -23,6 +23,7 @@ from tqdm.auto import tqdm
 from rl_framework.agent.acting import ActingSession, EnvSlot, act_in, vec_action_masks
 from rl_framework.environment.copies import environment_copies, is_wrapped_with
 from rl_framework.environment.multi_agent import multi_agent_evaluation_env
+from rl_framework.environment.native_vector import native_vector_episodes
 from rl_framework.util.checks import positive_int
 from rl_framework.util.threads import resolve_torch_threads, torch_threads
 
@@ -129,6 +130,12 @@ def evaluate_agent(
         if isinstance(environment, VecEnv):
             return _evaluate_vec_env(start_acting, environment, n_episodes, seed_per_episode[0], deterministic, bar)
         n_copies = min(n_episodes, max_parallel_environments)
+        # an env id (or gym.make env) with a native vector class runs there, with identical results
+        native = native_vector_episodes(
+            environment, n_copies, start_acting, seed_per_episode, deterministic, bar.update
+        )
+        if native is not None:
+            return EvaluationResult(*native)
         with environment_copies(environment, n_copies) as envs:
             return _evaluate_env_list(start_acting, envs, seed_per_episode, deterministic, bar)
 
