@@ -17,9 +17,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rl_framework.util.checks import positive_int
-from rl_framework.util.connector.base import save_agent_files
+from rl_framework.util.connector.base import METRICS_FILE, save_agent_files
 from rl_framework.util.files import atomic_write_text
 from rl_framework.util.finite import check_finite_agent
+from rl_framework.util.statistics import iqm
 
 if TYPE_CHECKING:
     from rl_framework.util.connector.base import EpisodeResults, ShareableAgent
@@ -29,7 +30,10 @@ RECORDED_LIBRARIES = ("rl_framework", "stable-baselines3", "imitation", "gymnasi
 METADATA_FILE = "metadata.json"
 VIDEO_FILE = "replay.mp4"
 #: Names the files of an upload use besides the agent file (an agent file of such a name would replace them).
-RESERVED_FILE_NAMES = (METADATA_FILE, VIDEO_FILE, "metrics.jsonl", "checkpoints")
+#: The resolved experiment file and the learning curve an upload adds when it has them (rl_framework.experiment).
+EXPERIMENT_FILE = "experiment.yaml"
+LEARNING_CURVE_FILE = "learning_curve.png"
+RESERVED_FILE_NAMES = (METADATA_FILE, VIDEO_FILE, "metrics.jsonl", "checkpoints", EXPERIMENT_FILE, LEARNING_CURVE_FILE)
 
 
 def check_agent_file_name(name: Any, reserved: tuple[str, ...] = RESERVED_FILE_NAMES) -> str:
@@ -105,6 +109,7 @@ class AgentBundle:
     metadata: dict[str, Any]
     evaluation: EpisodeResults | None = None
     video_file: Path | None = None
+    learning_curve: Path | None = None
 
     @property
     def agent_file(self) -> Path:
@@ -194,6 +199,7 @@ def bundle_agent(
     evaluation_environment: Any | None = None,
     video_recording_environment: Any | None = None,
     force: bool = False,
+    metrics_file: Path | None = None,
 ) -> AgentBundle:
     """Save ``agent`` into ``folder`` with its metadata, evaluation and replay video.
 
@@ -207,6 +213,9 @@ def bundle_agent(
     :param evaluation_environment: evaluate the agent on it when given.
     :param video_recording_environment: record a replay video on it when given (``render_mode="rgb_array"``).
     :param force: bundle even an agent whose network holds NaN/inf values.
+    :param metrics_file: the metrics logged while training (default ``folder/metrics.jsonl``); when it
+        holds episode returns, ``learning_curve.png`` is drawn from it. An agent trained from an
+        experiment (``agent.experiment_config``) also gets its resolved ``experiment.yaml``.
     :return: the bundle.
     :raises NonFiniteError: for an agent with NaN/inf weights (unless ``force``), before any work.
     """
@@ -237,11 +246,18 @@ def bundle_agent(
             fps=options.video_fps,
             deterministic=options.deterministic_evaluation,
         )
+    experiment = getattr(agent, "experiment_config", None)  # set by rl_framework.experiment.train_from_config
+    if experiment:
+        atomic_write_text(folder / EXPERIMENT_FILE, _experiment_yaml(experiment))
+    environment = environment_name(evaluation_environment) or environment_name(video_recording_environment)
+    learning_curve = _learning_curve(
+        metrics_file or folder / METRICS_FILE, folder, evaluation, f"{agent.algorithm_name} on {environment}"
+    )
     metadata: dict[str, Any] = {
         "agent_class": type(agent).__name__,
         "algorithm": agent.algorithm_name if agent.algorithm_class is not None else None,
         "algorithm_parameters": _jsonable(agent.algorithm_parameters),
-        "environment": environment_name(evaluation_environment) or environment_name(video_recording_environment),
+        "environment": environment,
         "agent_file": agent_file.name,
         "sha256": sha256_of(agent_file),
         "files": {path.name: sha256_of(path) for path in agent_files},
@@ -260,9 +276,15 @@ def bundle_agent(
             "mean_episode_length": evaluation.mean_length,
             "n_eval_episodes": len(evaluation.episode_returns),
             "is_deterministic": options.deterministic_evaluation,
+            "iqm_reward": iqm(evaluation.episode_returns),
+            "episode_returns": [float(value) for value in evaluation.episode_returns],
         }
+    if experiment:
+        metadata["experiment"] = _jsonable(experiment)
+    if learning_curve is not None:
+        metadata["learning_curve"] = learning_curve.name
     atomic_write_text(folder / METADATA_FILE, json.dumps(metadata, indent=2))
-    return AgentBundle(folder, agent_files, metadata, evaluation, video_file)
+    return AgentBundle(folder, agent_files, metadata, evaluation, video_file, learning_curve)
 
 
 def saved_files(returned: Any, folder: Path, agent_class: str) -> tuple[Path, ...]:
@@ -298,3 +320,26 @@ def _jsonable(value: Any) -> Any:
         if isinstance(value, (list, tuple)):
             return [_jsonable(item) for item in value]
         return repr(value)
+
+
+def _experiment_yaml(experiment: dict[str, Any]) -> str:
+    """The resolved experiment file: ``rl-framework train --config experiment.yaml`` repeats the run."""
+    import yaml
+
+    header = "# The resolved experiment of this agent: rl-framework train --config experiment.yaml repeats it.\n"
+    return header + yaml.safe_dump(_jsonable(experiment), sort_keys=False)
+
+
+def _learning_curve(metrics_file: Path, folder: Path, evaluation: EpisodeResults | None, label: str) -> Path | None:
+    """Draw ``learning_curve.png`` (episode returns + evaluations) when training metrics were logged."""
+    if not metrics_file.is_file():
+        return None
+    from rl_framework.util.plot import write_learning_curve
+
+    final = None if evaluation is None else {"mean_reward": evaluation.mean_reward, "std_reward": evaluation.std_reward}
+    try:
+        return write_learning_curve(metrics_file, folder / LEARNING_CURVE_FILE, label, final)
+    except ModuleNotFoundError as error:  # matplotlib is optional (the 'cli' extra): the upload goes on without
+        if error.name != "matplotlib":
+            raise
+        return None

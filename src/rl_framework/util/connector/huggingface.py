@@ -29,7 +29,7 @@ from rl_framework.util.connector.base import (
     truncate_metrics,
 )
 from rl_framework.util.connector.bundle import AgentBundle, bundle_agent, results_environment
-from rl_framework.util.connector.huggingface_card import RESULTS_FILE, write_hub_files
+from rl_framework.util.connector.huggingface_card import RESULTS_FILE, fetch_model_card, write_hub_files
 from rl_framework.util.connector.huggingface_config import HuggingFaceDownloadConfig, HuggingFaceUploadConfig
 from rl_framework.util.finite import check_finite_agent
 
@@ -47,7 +47,7 @@ CHECKPOINT_FOLDER = "checkpoints"
 #: Where the RL Zoo looks for ``VecNormalize`` statistics; a copy of the agent's goes there.
 ZOO_NORMALIZER_FILE = "vec_normalize.pkl"
 #: Files an upload owns: removed from the repository when a new upload does not produce them.
-MANAGED_FILES = (RESULTS_FILE, "replay.mp4", ZOO_NORMALIZER_FILE)
+MANAGED_FILES = (RESULTS_FILE, "replay.mp4", ZOO_NORMALIZER_FILE, "learning_curve.png", "experiment.yaml")
 TRANSIENT_STATUS_CODES = (429, 500, 502, 503, 504)
 TOKEN_HELP = (
     "Pass token=..., set the HF_TOKEN environment variable, or log in once with `hf auth login`. "
@@ -213,10 +213,20 @@ class HuggingFaceConnector(Connector):
         parent = self.local_directory if self._local_directory is not None else None
         staging = Path(tempfile.mkdtemp(prefix="rl_framework-huggingface-upload-", dir=parent))
         try:
+            logged = self._local_directory / METRICS_FILE if self._local_directory is not None else None
             bundle = bundle_agent(
-                agent, staging, config.upload_options(), evaluation_environment, video_recording_environment, force
+                agent,
+                staging,
+                config.upload_options(),
+                evaluation_environment,
+                video_recording_environment,
+                force,
+                metrics_file=logged,  # draws learning_curve.png from the training's metrics
             )
-            write_hub_files(bundle, config, type(agent))
+            card = self._retrying(
+                lambda: fetch_model_card(api, config.repository_id), "read the current model card", kept_folder=staging
+            )
+            write_hub_files(bundle, config, type(agent), existing_card=card)  # keeps the user's edits
             uploads = self._files_to_upload(bundle, config)
             remote_files = self._retrying(
                 lambda: {sibling.rfilename for sibling in api.model_info(config.repository_id).siblings or []},

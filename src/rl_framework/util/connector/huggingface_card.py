@@ -24,6 +24,9 @@ CONFIG_FILE = "config.json"
 RESULTS_FILE = "results.json"
 MODEL_CARD_FILE = "README.md"
 SB3_LIBRARY = "stable-baselines3"
+#: The generated part of the model card lies between these markers; uploads replace only it.
+CARD_BEGIN = "<!-- rl_framework: generated section begins; every upload rewrites it, edit outside it -->"
+CARD_END = "<!-- rl_framework: generated section ends -->"
 
 
 def sb3_model_data(agent_file: Path) -> dict[str, Any] | None:
@@ -37,12 +40,16 @@ def sb3_model_data(agent_file: Path) -> dict[str, Any] | None:
         return data
 
 
-def write_hub_files(bundle: AgentBundle, config: HuggingFaceUploadConfig, agent_class: type) -> tuple[Path, ...]:
+def write_hub_files(
+    bundle: AgentBundle, config: HuggingFaceUploadConfig, agent_class: type, existing_card: str | None = None
+) -> tuple[Path, ...]:
     """Write ``config.json``, ``results.json`` (if the bundle was evaluated) and ``README.md`` into the bundle.
 
     :param bundle: the prepared upload (agent file, metadata, evaluation, video).
     :param config: the upload settings (repository, environment, architecture).
     :param agent_class: the uploaded agent's class, for the usage snippet.
+    :param existing_card: the repository's current ``README.md``: only its generated block and
+        our metadata keys are replaced, everything the user wrote stays (``merge_model_card``).
     :return: the written files.
     """
     sb3_data = sb3_model_data(bundle.agent_file)
@@ -50,7 +57,7 @@ def write_hub_files(bundle: AgentBundle, config: HuggingFaceUploadConfig, agent_
     if bundle.evaluation is not None:
         written.append(_write_results(bundle, config))
     library = SB3_LIBRARY if sb3_data is not None else "rl_framework"
-    card = model_card(bundle, config, agent_class, library)
+    card = merge_model_card(existing_card, model_card(bundle, config, agent_class, library))
     written.append(atomic_write_text(bundle.folder / MODEL_CARD_FILE, card))
     return tuple(written)
 
@@ -145,11 +152,12 @@ def model_card(bundle: AgentBundle, config: HuggingFaceUploadConfig, agent_class
     recorded = bundle.metadata.get("algorithm")
     algorithm = str(recorded) if recorded else None
     sections = [
-        f"---\n{card_metadata(bundle, config, library)}\n---\n",
+        f"---\n{card_metadata(bundle, config, library)}\n---\n{CARD_BEGIN}\n",
         f"# **{name}** agent playing **{environment}**\n\n"
         f"This is a trained **{name}** agent playing **{environment}**, trained and shared with "
         f"`rl_framework` ({library} format). Agent file: `{config.agent_file_name}`.\n",
         "## Evaluation\n\n" + _evaluation_text(bundle, config),
+        *_training_sections(bundle),
         f"## Usage (with rl_framework)\n\n```python\n{usage_snippet(config, agent_class, algorithm)}```\n",
     ]
     if library == SB3_LIBRARY:
@@ -164,8 +172,95 @@ def model_card(bundle: AgentBundle, config: HuggingFaceUploadConfig, agent_class
     parameters = json.dumps(bundle.metadata.get("algorithm_parameters", {}), indent=2)
     versions = json.dumps(bundle.metadata.get("library_versions", {}), indent=2)
     sections.append(f"## Training parameters\n\n```json\n{parameters}\n```\n")
-    sections.append(f"## Library versions\n\n```json\n{versions}\n```\n")
+    sections.append(f"## Library versions\n\n```json\n{versions}\n```\n{CARD_END}\n")
     return "\n".join(sections)
+
+
+def _training_sections(bundle: AgentBundle) -> list[str]:
+    """The learning curve beside the replay video, and how to repeat the training (when known)."""
+    sections = []
+    curve = bundle.metadata.get("learning_curve")
+    if curve or bundle.video_file is not None:
+        cells = [
+            ("Learning curve", f"![Learning curve]({curve})") if curve else None,
+            ("Replay", f'<video src="{bundle.video_file.name}" controls autoplay loop muted width="400"></video>')
+            if bundle.video_file is not None
+            else None,
+        ]
+        shown = [cell for cell in cells if cell is not None]
+        sections.append(
+            "## Training\n\n"
+            + f"| {' | '.join(title for title, _ in shown)} |\n"
+            + f"|{' --- |' * len(shown)}\n"
+            + f"| {' | '.join(content for _, content in shown)} |\n"
+        )
+    experiment = bundle.metadata.get("experiment")
+    if experiment:
+        import yaml
+
+        text = yaml.safe_dump(experiment, sort_keys=False)
+        sections.append(
+            "## Reproduce\n\nThe resolved experiment file (`experiment.yaml` in this repository) repeats the training:"
+            f" `rl-framework train --config experiment.yaml`.\n\n```yaml\n{text}```\n"
+        )
+    return sections
+
+
+def fetch_model_card(api: Any, repository_id: str) -> str | None:
+    """The current ``README.md`` of a Hub repository, ``None`` when it has none (a new repository).
+
+    :param api: an authenticated ``huggingface_hub.HfApi``.
+    :param repository_id: the repository.
+    """
+    from huggingface_hub.utils import EntryNotFoundError
+
+    try:
+        path = api.hf_hub_download(repository_id, MODEL_CARD_FILE)
+    except EntryNotFoundError:
+        return None
+    return Path(path).read_text(encoding="utf-8")
+
+
+def merge_model_card(existing: str | None, generated: str) -> str:
+    """Update a user's model card with a newly generated one, keeping everything the user wrote.
+
+    The block between ``CARD_BEGIN`` and ``CARD_END`` is replaced (a card without the markers gets
+    the block first, its own text after); in the YAML metadata our keys (``library_name``,
+    ``model_name``, ``model-index``) are replaced, tags are merged and every other key is kept.
+
+    :param existing: the repository's current card (``None``: a new repository).
+    :param generated: the card ``model_card`` made for this upload.
+    :return: the card to upload.
+    """
+    if not existing or not existing.strip():
+        return generated
+    import yaml
+
+    new_metadata, new_body = _split_front_matter(generated)
+    old_metadata, old_body = _split_front_matter(existing)
+    metadata = {**old_metadata, **new_metadata}
+    tags = [*new_metadata.get("tags", []), *old_metadata.get("tags", [])]
+    metadata["tags"] = list(dict.fromkeys(tags))
+    block = new_body[new_body.index(CARD_BEGIN) :]
+    block = block[: block.index(CARD_END) + len(CARD_END)]
+    if CARD_BEGIN in old_body and CARD_END in old_body:
+        start, end = old_body.index(CARD_BEGIN), old_body.index(CARD_END) + len(CARD_END)
+        body = old_body[:start] + block + old_body[end:]
+    else:
+        body = f"{block}\n\n{old_body.lstrip()}"
+    return f"---\n{yaml.safe_dump(metadata, sort_keys=False)}---\n{body}"
+
+
+def _split_front_matter(card: str) -> tuple[dict[str, Any], str]:
+    """The card's YAML metadata block as a dict (``{}`` without one) and the text after it."""
+    import yaml
+
+    if card.startswith("---\n"):
+        end = card.find("\n---\n", 4)
+        if end != -1:
+            metadata = yaml.safe_load(card[4:end]) or {}
+            return (metadata if isinstance(metadata, dict) else {}), card[end + len("\n---\n") :]
+    return {}, card
 
 
 def _evaluation_text(bundle: AgentBundle, config: HuggingFaceUploadConfig) -> str:
