@@ -15,6 +15,7 @@ from stable_baselines3 import PPO
 
 from rl_framework.data import EpisodeSequence
 from rl_framework.data.episode_sequence import EpisodeStatistics
+from rl_framework.util.safe_classes import UnsafeContentError
 
 
 def scripted_expert(observation: np.ndarray) -> int:
@@ -126,13 +127,17 @@ def test_old_npz_format(tmp_path: Path, numbered: list[types.TrajectoryWithRew])
         rews=np.concatenate([t.rews for t in numbered]),
         indices=np.cumsum(lengths)[:-1],
     )
-    assert_same_trajectories(list(EpisodeSequence.from_dataset(file)), numbered)
+    with pytest.raises(UnsafeContentError, match=r"old.npz' is a file.*unpickling.*allow_pickle=True"):
+        EpisodeSequence.from_dataset(file)  # its infos are an object array: numpy unpickles them
+    assert_same_trajectories(list(EpisodeSequence.from_dataset(file, allow_pickle=True)), numbered)
 
 
 def test_old_pickle_format(tmp_path: Path, numbered: list[types.TrajectoryWithRew]) -> None:
     file = tmp_path / "old.pkl"
     file.write_bytes(pickle.dumps(numbered))
-    sequence = EpisodeSequence.from_dataset(file)
+    with pytest.raises(UnsafeContentError, match=r"old.pkl' is a file.*allow_pickle=True"):
+        EpisodeSequence.from_dataset(file)
+    sequence = EpisodeSequence.from_dataset(file, allow_pickle=True)
     assert_same_trajectories(list(sequence), numbered)
     assert_same_trajectories(list(serialize.load(sequence.save(tmp_path / "new"))), numbered, check_dtypes=False)
 
@@ -351,11 +356,13 @@ def test_corrupt_shard_and_state(saved_numbered: Path) -> None:
 
 def test_file_that_is_not_trajectories(tmp_path: Path) -> None:
     (tmp_path / "notes.txt").write_text("hello")
-    with pytest.raises(ValueError, match=r"Cannot read .*notes.txt' as trajectories"):
+    with pytest.raises(ValueError, match=r"notes.txt' is a file, not a dataset folder.*Otherwise expected a folder"):
         EpisodeSequence.from_dataset(tmp_path / "notes.txt")
+    with pytest.raises(ValueError, match=r"Cannot read .*notes.txt' as trajectories"):
+        EpisodeSequence.from_dataset(tmp_path / "notes.txt", allow_pickle=True)
     (tmp_path / "dict.pkl").write_bytes(pickle.dumps({"a": 1}))
     with pytest.raises(ValueError, match=r"dict.pkl"):
-        EpisodeSequence.from_dataset(tmp_path / "dict.pkl")
+        EpisodeSequence.from_dataset(tmp_path / "dict.pkl", allow_pickle=True)
 
 
 def test_empty_dataset_and_empty_lists(tmp_path: Path) -> None:

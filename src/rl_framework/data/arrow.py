@@ -29,6 +29,7 @@ import numpy as np
 import pyarrow as pa
 
 from rl_framework.data.columns import EMPTY_INFO_ENCODING, EpisodeColumns
+from rl_framework.data.infos import decode_info
 
 REQUIRED_COLUMNS = ("obs", "acts", "terminal")
 EXPECTED_DATASET = (
@@ -42,11 +43,16 @@ class ArrowEpisodes:
     """The episodes of one imitation dataset folder, read lazily from memory-mapped shards.
 
     :param folder: the dataset folder.
+    :param allow_pickle: decode the infos with ``jsonpickle`` itself, which runs whatever code
+        they name; otherwise only plain data and numpy arrays are read (``data/infos.py``) and
+        every info that names anything else is refused when the dataset is opened.
     :raises ValueError: if the folder is not a trajectory dataset, is empty or is inconsistent.
+    :raises UnsafeContentError: for infos only jsonpickle could rebuild, without ``allow_pickle``.
     """
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, allow_pickle: bool = False) -> None:
         self.folder = folder
+        self.allow_pickle = allow_pickle
         self._maps: list[mmap.mmap] = []
         table = pa.concat_tables([self._map_shard(shard) for shard in _shard_paths(folder)])
         missing = [name for name in REQUIRED_COLUMNS if name not in table.column_names]
@@ -62,6 +68,8 @@ class ArrowEpisodes:
         self.has_rewards = "rews" in table.column_names
         self.infos_encoded = True
         self._check_lengths()
+        if not allow_pickle and "infos" in table.column_names:
+            self._check_infos()
 
     def __len__(self) -> int:
         return len(self.lengths)
@@ -94,6 +102,7 @@ class ArrowEpisodes:
             infos_encoded=True,
             terminal=np.concatenate([to_numpy(chunk) for chunk in rows.column("terminal").chunks]).astype(bool),
             lengths=self.lengths[start:stop],
+            allow_pickle=self.allow_pickle,
         )
 
     def release_pages(self) -> None:
@@ -133,6 +142,19 @@ class ArrowEpisodes:
                     f"Episode {episode} of '{self.folder}' is inconsistent: it has {self.lengths[episode]} actions "
                     f"but its '{name}' list does not have {lengths[episode]} entries."
                 )
+
+    def _check_infos(self) -> None:
+        """Decode (and drop) every info that uses a jsonpickle tag, so unsafe ones are refused before training.
+
+        Only infos containing ``"py/`` are looked at (vectorised search), typically one per episode.
+        """
+        import pyarrow.compute as pc
+
+        for chunk in self._table.column("infos").chunks:
+            texts = _list_values(chunk)
+            for index in np.flatnonzero(to_numpy(pc.match_substring(texts, '"py/'))):
+                decode_info(texts[int(index)].as_py(), self.description)
+            self.release_pages()
 
     def _values(self, column: pa.ChunkedArray, name: str) -> np.ndarray:
         """Flatten a list column (one list per episode) into one array with a row per list entry."""

@@ -149,5 +149,6 @@ class TransitionBatches:
 
     def _finish(self, batch: dict[str, np.ndarray]) -> dict[str, Any]:
         """Decode the batch's infos (kept encoded until now: most are never looked at twice)."""
-        batch["infos"] = decode_infos(batch["infos"], self._source.infos_encoded)
+        source = self._source
+        batch["infos"] = decode_infos(batch["infos"], source.infos_encoded, source.allow_pickle, source.description)
         return batch

@@ -129,6 +129,7 @@ class GrowingEpisodes:
     """
 
     infos_encoded = False
+    allow_pickle = False  # appended infos are dicts already: nothing is ever decoded
 
     def __init__(self, layout: EpisodeLayout) -> None:
         self.layout = layout
@@ -221,6 +222,7 @@ class SelectedEpisodes:
         self.lengths = parent.lengths[self._indices]
         self.has_rewards = parent.has_rewards
         self.infos_encoded = parent.infos_encoded
+        self.allow_pickle = parent.allow_pickle
 
     def __len__(self) -> int:
         return len(self._indices)
@@ -256,4 +258,5 @@ def _concatenate(blocks: list[EpisodeColumns]) -> EpisodeColumns:
         infos_encoded=blocks[0].infos_encoded,
         terminal=np.concatenate([block.terminal for block in blocks]),
         lengths=np.concatenate([block.lengths for block in blocks]),
+        allow_pickle=blocks[0].allow_pickle,
     )

@@ -8,32 +8,45 @@ arithmetic instead of per-step Python loops.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from imitation.data import types
 
+from rl_framework.data.infos import decode_info
+
 EMPTY_INFO_ENCODING = "{}"
 """How ``jsonpickle`` (imitation's info encoding) writes an empty info dict: the common case."""
 
 
-def decode_infos(infos: np.ndarray, encoded: bool) -> np.ndarray:
+def decode_infos(
+    infos: np.ndarray, encoded: bool, allow_pickle: bool = False, where: str = "the dataset"
+) -> np.ndarray:
     """Return ``infos`` as an object array of info dicts.
 
     :param infos: info dicts, or their ``jsonpickle`` strings as imitation's datasets store them.
     :param encoded: whether ``infos`` holds strings that still need decoding.
+    :param allow_pickle: decode with ``jsonpickle`` itself, which imports and runs whatever the
+        text names; otherwise only plain data and numpy arrays are read (``data/infos.py``).
+    :param where: the dataset, for messages.
     :return: a 1-D object array of dicts (a fresh dict per empty info, so callers may mutate them).
+    :raises UnsafeContentError: for an info only jsonpickle could rebuild, without ``allow_pickle``.
     """
     if not encoded:
         return infos
-    import jsonpickle
+    if allow_pickle:
+        import jsonpickle
 
+        decode: Callable[[str], Any] = jsonpickle.decode
+    else:
+        decode = functools.partial(decode_info, where=where)
     decoded = np.empty(len(infos), dtype=object)
     for index, text in enumerate(infos):
         # Most steps carry no info; skipping the decoder for them makes a pass several times faster.
-        decoded[index] = {} if text == EMPTY_INFO_ENCODING else jsonpickle.decode(text)
+        decoded[index] = {} if text == EMPTY_INFO_ENCODING else decode(text)
     return decoded
 
 
@@ -51,6 +64,7 @@ class EpisodeColumns:
     :param infos_encoded: whether ``infos`` holds strings (as read from an imitation dataset).
     :param terminal: ``(n_episodes,)`` bools: whether each episode ended (imitation's ``terminal``).
     :param lengths: ``(n_episodes,)`` episode lengths ``L_e`` (each at least 1).
+    :param allow_pickle: decode encoded infos with ``jsonpickle`` itself (the caller trusts the data).
     """
 
     observations: np.ndarray
@@ -60,6 +74,7 @@ class EpisodeColumns:
     infos_encoded: bool
     terminal: np.ndarray
     lengths: np.ndarray
+    allow_pickle: bool = False
 
     def __post_init__(self) -> None:
         n_transitions = int(self.lengths.sum())
@@ -118,7 +133,7 @@ class EpisodeColumns:
         """
         start, stop = self.transition_starts()[episode : episode + 2]
         observations = self.observations[start + episode : stop + episode + 1]
-        infos = decode_infos(self.infos[start:stop], self.infos_encoded)
+        infos = decode_infos(self.infos[start:stop], self.infos_encoded, self.allow_pickle)
         terminal = bool(self.terminal[episode])
         if self.rewards is None:
             return types.Trajectory(obs=observations, acts=self.actions[start:stop], infos=infos, terminal=terminal)
@@ -147,6 +162,7 @@ class EpisodeColumns:
             infos_encoded=self.infos_encoded,
             terminal=self.terminal[start:stop],
             lengths=self.lengths[start:stop],
+            allow_pickle=self.allow_pickle,
         )
 
     def transitions(self, order: np.ndarray | None = None) -> dict[str, Any]:

@@ -120,20 +120,26 @@ class EpisodeSequence:
 
     # -- building -------------------------------------------------------------------------------
     @classmethod
-    def from_dataset(cls, path: str | os.PathLike[str]) -> EpisodeSequence:
-        """Open episodes saved by ``save`` or ``imitation.data.serialize.save``.
+    def from_dataset(cls, path: str | os.PathLike[str], allow_pickle: bool = False) -> EpisodeSequence:
+        """Open episodes saved by ``save`` or ``imitation.data.serialize.save``, without running anything.
 
-        A dataset folder is opened lazily (memory-mapped; nothing but episode lengths is read now).
-        Files in imitation's older ``.npz``/``.pkl`` formats are loaded into memory; a ``.pkl``
-        is unpickled, so open only files you trust.
+        A dataset folder is opened lazily (memory-mapped; nothing but episode lengths, and the
+        infos that use jsonpickle tags, is read now). Infos are decoded as plain data, tuples,
+        sets, bytes and numpy arrays; an info that names anything else (jsonpickle's objects,
+        reduces, functions, types) is refused, where imitation's own loader would run it.
 
-        :param path: the dataset folder, or an old-format file.
+        :param path: the dataset folder, or (with ``allow_pickle``) an old ``.npz``/``.pkl`` file.
+        :param allow_pickle: trust the data: decode infos with ``jsonpickle`` itself and read
+            imitation's old ``.npz``/``.pkl`` files (loaded into memory), both of which run
+            whatever code the file's author put in them. Only for data from a source you trust.
         :return: the episodes.
         :raises FileNotFoundError: if nothing exists at ``path``.
+        :raises UnsafeContentError: (a ``ValueError``) for an old file or unsafe infos without
+            ``allow_pickle``; the message names the opt-in.
         :raises ValueError: if ``path`` is not a trajectory dataset, holds no episodes, or its
             episodes are inconsistent.
         """
-        return cls(open_episodes(path))
+        return cls(open_episodes(path, allow_pickle))
 
     @classmethod
     def from_trajectories(cls, trajectories: Sequence[types.Trajectory]) -> EpisodeSequence:

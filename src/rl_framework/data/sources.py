@@ -7,6 +7,7 @@ this protocol, so iteration, batching and statistics are written once.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 from collections.abc import Sequence
@@ -18,6 +19,7 @@ from imitation.data import types
 
 from rl_framework.data.arrow import EXPECTED_DATASET, ArrowEpisodes
 from rl_framework.data.columns import EpisodeColumns
+from rl_framework.util.safe_classes import UnsafeContentError
 
 
 class EpisodeSource(Protocol):
@@ -26,6 +28,7 @@ class EpisodeSource(Protocol):
     lengths: np.ndarray
     has_rewards: bool
     infos_encoded: bool
+    allow_pickle: bool
 
     def __len__(self) -> int:
         """Number of episodes."""
@@ -52,6 +55,7 @@ class MemoryEpisodes:
         self.lengths = columns.lengths
         self.has_rewards = columns.rewards is not None
         self.infos_encoded = columns.infos_encoded
+        self.allow_pickle = columns.allow_pickle
 
     def __len__(self) -> int:
         return len(self.lengths)
@@ -69,13 +73,16 @@ class MemoryEpisodes:
         """Nothing to release: the episodes stay in memory."""
 
 
-def open_episodes(path: str | os.PathLike[str]) -> EpisodeSource:
+def open_episodes(path: str | os.PathLike[str], allow_pickle: bool = False) -> EpisodeSource:
     """Open a dataset folder lazily, or load an old ``.npz``/``.pkl`` trajectory file into memory.
 
     :param path: a folder written by ``imitation.data.serialize.save`` / ``EpisodeSequence.save``,
-        or a file that ``imitation.data.serialize.load`` reads (only open pickles you trust).
+        or (with ``allow_pickle``) a file that ``imitation.data.serialize.load`` reads.
+    :param allow_pickle: trust the data: decode infos with ``jsonpickle`` and read old ``.npz``/``.pkl``
+        files, both of which unpickle (and so run whatever code the file's author put in them).
     :return: the episode source.
     :raises FileNotFoundError: if nothing exists at ``path``.
+    :raises UnsafeContentError: for an old file or unsafe infos without ``allow_pickle``.
     :raises ValueError: if ``path`` is not a trajectory dataset or holds no episodes.
     """
     location = Path(path)
@@ -85,8 +92,17 @@ def open_episodes(path: str | os.PathLike[str]) -> EpisodeSource:
             f"(EpisodeSequence.from_agent(...).save(path))."
         )
     if location.is_dir():
-        return ArrowEpisodes(location)
-    return MemoryEpisodes(columns_of(_load_old_file(location), f"the file '{location}'"))
+        return ArrowEpisodes(location, allow_pickle)
+    if not allow_pickle:
+        raise UnsafeContentError(
+            f"'{location}' is a file, not a dataset folder: imitation's old .npz/.pkl trajectory files can only be "
+            f"read by unpickling, which runs whatever code the file's author put in them. Pass allow_pickle=True "
+            f"only if you trust its source, and convert it once: "
+            f"EpisodeSequence.from_dataset(path, allow_pickle=True).save(new_folder). Otherwise expected "
+            f"{EXPECTED_DATASET}."
+        )
+    columns = columns_of(_load_old_file(location), f"the file '{location}'")
+    return MemoryEpisodes(dataclasses.replace(columns, allow_pickle=True))
 
 
 def _load_old_file(file: Path) -> Sequence[types.Trajectory]:

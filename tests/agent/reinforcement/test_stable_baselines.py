@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import json
+import zipfile
 from pathlib import Path
 
 import gymnasium as gym
@@ -16,6 +18,8 @@ from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecNorm
 
 from rl_framework.agent import RLAgent, StableBaselinesAgent
 from rl_framework.agent.reinforcement.normalization import normalizer_path
+from rl_framework.util.safe_classes import UnsafeContentError
+from rl_framework.util.serialization import from_json
 
 SAMPLE_OBSERVATIONS = np.array(
     [[0.01 * i, -0.02 * i, 0.03 * (i - 5), 0.1 * (5 - i)] for i in range(10)], dtype=np.float32
@@ -362,14 +366,15 @@ def test_load_file_of_another_algorithm_raises_value_error(tmp_path):
 
 
 # -- VecNormalize ---------------------------------------------------------------------------------
-def test_vecnormalize_statistics_are_saved_beside_and_restored_frozen(vecnormalize_agent, tmp_path):
+def test_vecnormalize_statistics_are_saved_inside_the_zip_and_restored_frozen(vecnormalize_agent, tmp_path):
     trained, training_env = vecnormalize_agent
     assert trained.normalizer.statistics is training_env
     path = trained.save_to_file(tmp_path / "agent.zip")[0]
-    assert leftovers(tmp_path) == ["agent.vecnormalize.pkl", "agent.zip"]
-    assert normalizer_path(path) == tmp_path / "agent.vecnormalize.pkl"
-    loaded_statistics = VecNormalize.load(str(normalizer_path(path)), DummyVecEnv([lambda: gym.make("CartPole-v1")]))
-    np.testing.assert_array_equal(loaded_statistics.obs_rms.mean, training_env.obs_rms.mean)  # SB3's own format
+    assert leftovers(tmp_path) == ["agent.zip"]  # one file: weights and statistics are saved as one unit
+    with zipfile.ZipFile(path) as archive:
+        stored = json.loads(archive.read("rl_framework.json"))["normalizer"]
+    np.testing.assert_array_equal(from_json(stored["obs_rms"]).mean, training_env.obs_rms.mean)  # JSON, no pickle
+    assert stored["norm_reward"] is True and stored["clip_obs"] == training_env.clip_obs
 
     agent = StableBaselinesAgent("PPO")
     agent.load_from_file(path)
@@ -441,13 +446,30 @@ def test_saving_without_normalizer_removes_a_stale_statistics_file(trained_ppo_a
     assert leftovers(tmp_path) == ["agent.zip"]
 
 
-def test_corrupt_statistics_file_fails_load_without_changing_the_agent(trained_ppo_agent, tmp_path):
-    trained_ppo_agent.save_to_file(tmp_path / "agent.zip")
+def test_a_pickled_statistics_file_beside_a_plain_zip_needs_the_opt_in(trained_ppo_agent, tmp_path):
+    trained_ppo_agent.model.save(tmp_path / "agent.zip")  # a zip of an earlier rl_framework: no JSON member
     normalizer_path(tmp_path / "agent.zip").write_bytes(b"not a pickle")
     agent = StableBaselinesAgent("PPO")
-    with pytest.raises(ValueError, match=r"Could not read normaliser statistics from '.*agent\.vecnormalize\.pkl'"):
+    with pytest.raises(UnsafeContentError, match=r"pickle '.*agent\.vecnormalize\.pkl'.*pass allow_pickle=True"):
         agent.load_from_file(tmp_path / "agent.zip")
+    with pytest.raises(ValueError, match=r"Could not read normaliser statistics from '.*agent\.vecnormalize\.pkl'"):
+        agent.load_from_file(tmp_path / "agent.zip", allow_pickle=True)
     assert agent.model is None
+
+
+def test_a_legacy_statistics_file_loads_with_the_opt_in_and_converts_on_save(vecnormalize_agent, tmp_path):
+    trained, training_env = vecnormalize_agent
+    trained.model.save(tmp_path / "old.zip")  # what earlier versions wrote: SB3's zip plus VecNormalize.save
+    detached = VecNormalize(DummyVecEnv([lambda: gym.make("CartPole-v1")]))
+    detached.obs_rms, detached.ret_rms = training_env.obs_rms, training_env.ret_rms
+    detached.save(str(normalizer_path(tmp_path / "old.zip")))
+    agent = StableBaselinesAgent.from_file(tmp_path / "old.zip", allow_pickle=True)
+    np.testing.assert_array_equal(agent.normalizer.statistics.obs_rms.mean, training_env.obs_rms.mean)
+    np.testing.assert_array_equal(deterministic_actions(agent), deterministic_actions(trained))
+    agent.save_to_file(tmp_path / "old.zip")  # now one pickle-free file
+    assert leftovers(tmp_path) == ["old.zip"]
+    again = StableBaselinesAgent.from_file(tmp_path / "old.zip")
+    np.testing.assert_array_equal(deterministic_actions(again), deterministic_actions(trained))
 
 
 def test_continuing_on_a_different_number_of_environments_keeps_weights_and_step_count(tiny_ppo_parameters):

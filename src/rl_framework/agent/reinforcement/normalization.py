@@ -1,6 +1,8 @@
 """The observation-normalisation statistics (SB3 ``VecNormalize``) a ``StableBaselinesAgent`` trained with.
 
-They are stored beside the agent file and applied frozen whenever the agent acts.
+They are stored as JSON inside the agent file (``sb3_format.py``) and applied frozen whenever the
+agent acts. Files saved by earlier rl_framework versions kept them in a pickled ``<stem>.vecnormalize.pkl``
+beside the zip; that file is read only with ``allow_pickle=True``.
 """
 
 from __future__ import annotations
@@ -9,15 +11,33 @@ import copy
 import os
 import pickle
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from stable_baselines3.common.vec_env import VecEnv, VecNormalize, unwrap_vec_wrapper
 
-from rl_framework.util.files import atomic_write_bytes
+from rl_framework.util.safe_classes import UnsafeContentError
+from rl_framework.util.serialization import from_json, to_json
+
+#: The settings and statistics of a ``VecNormalize`` that acting and continued training need.
+STORED_FIELDS = (
+    "num_envs",
+    "observation_space",
+    "action_space",
+    "norm_obs",
+    "norm_reward",
+    "norm_obs_keys",
+    "obs_rms",
+    "ret_rms",
+    "clip_obs",
+    "clip_reward",
+    "gamma",
+    "epsilon",
+)
 
 
 def normalizer_path(agent_file: str | os.PathLike[str]) -> Path:
-    """Where the ``VecNormalize`` statistics of the agent saved at ``agent_file`` live (beside it)."""
+    """Where earlier rl_framework versions kept the pickled ``VecNormalize`` statistics of ``agent_file``."""
     path = Path(agent_file)
     return path.with_name(f"{path.stem}.vecnormalize.pkl")
 
@@ -76,24 +96,20 @@ class ObservationNormalizer:
         self._normalizes_training_rewards = norm_reward
         return normalizer
 
-    def save(self, agent_file: str | os.PathLike[str]) -> Path | None:
-        """Write the statistics beside ``agent_file``; remove a stale file if there are none.
+    def to_json(self) -> dict[str, Any] | None:
+        """The statistics and settings as pickle-free JSON (``None`` without statistics).
 
-        :return: the written file, or ``None`` when the agent has no statistics.
+        The training-time reward setting is stored, so that continued training after loading keeps it.
         """
-        target = normalizer_path(agent_file)
         if self.statistics is None:
-            target.unlink(missing_ok=True)
             return None
-        # Stored like SB3's ``VecNormalize.save`` (statistics and settings, no venv), with the
-        # training-time reward setting so that continued training after loading keeps it.
-        stored = _detached_copy(self.statistics)
+        stored = {name: to_json(getattr(self.statistics, name)) for name in STORED_FIELDS}
         if self._normalizes_training_rewards is not None:
-            stored.norm_reward = self._normalizes_training_rewards
-        return atomic_write_bytes(target, pickle.dumps(stored))
+            stored["norm_reward"] = self._normalizes_training_rewards
+        return stored
 
     def use(self, statistics: VecNormalize | None) -> None:
-        """Act with ``statistics`` (as returned by ``read_normalizer``) from now on, or without any."""
+        """Act with ``statistics`` (e.g. from ``normalizer_from_json``) from now on, or without any."""
         self.statistics = statistics
         self._normalizes_training_rewards = None
         if statistics is not None:
@@ -102,30 +118,55 @@ class ObservationNormalizer:
             statistics.norm_reward = False
 
 
-def _detached_copy(normalizer: VecNormalize) -> VecNormalize:
-    """A copy of ``normalizer``'s statistics and settings without a venv, ready to pickle.
+def normalizer_from_json(stored: dict[str, Any], where: str) -> VecNormalize:
+    """The ``VecNormalize`` statistics stored by ``ObservationNormalizer.to_json`` (attached to no environment).
 
-    SB3's ``VecNormalize`` pickles only while it holds a venv; a loaded one has none.
+    :param stored: the JSON object.
+    :param where: the file it comes from, for messages.
+    :raises ValueError: when the statistics are incomplete or damaged.
     """
-    dropped = ("venv", "class_attributes", "returns")  # what VecNormalize.__getstate__ drops
-    state = {key: value for key, value in vars(normalizer).items() if key not in dropped}
-    detached = VecNormalize.__new__(VecNormalize)
-    detached.__setstate__(copy.deepcopy(state))
-    detached.class_attributes = {}
-    detached.returns = np.zeros(detached.num_envs)
-    return detached
+    try:
+        state = {name: from_json(stored[name], f"the normaliser statistics in '{where}'") for name in STORED_FIELDS}
+    except KeyError as error:
+        raise ValueError(f"The normaliser statistics in '{where}' lack {error}. Save the agent again.") from None
+    if not isinstance(state["num_envs"], int) or state["num_envs"] < 1:
+        raise ValueError(f"The normaliser statistics in '{where}' are damaged (num_envs). Save the agent again.")
+    num_envs = state["num_envs"]
+    # What VecNormalize.__getstate__ keeps besides the stored fields: empty per-env buffers, no render mode.
+    state.update(
+        training=False,
+        render_mode=None,
+        reset_infos=[{} for _ in range(num_envs)],
+        _seeds=[None] * num_envs,
+        _options=[{} for _ in range(num_envs)],
+        metadata={},
+        old_reward=np.zeros(num_envs),
+    )
+    normalizer = VecNormalize.__new__(VecNormalize)
+    normalizer.__setstate__(state)
+    normalizer.class_attributes = {}
+    normalizer.returns = np.zeros(num_envs)
+    return normalizer
 
 
-def read_normalizer(agent_file: str | os.PathLike[str]) -> VecNormalize | None:
-    """Read the ``VecNormalize`` statistics stored beside ``agent_file`` (``None`` if there are none).
+def read_legacy_normalizer(agent_file: str | os.PathLike[str], allow_pickle: bool) -> VecNormalize | None:
+    """Read the pickled ``<stem>.vecnormalize.pkl`` that earlier rl_framework versions wrote beside ``agent_file``.
 
     :param agent_file: the agent file the statistics belong to.
-    :return: the statistics (not attached to any environment), or ``None``.
-    :raises ValueError: when the file beside the agent does not hold ``VecNormalize`` statistics.
+    :param allow_pickle: the caller trusts the file: unpickling may run code its author put in it.
+    :return: the statistics (not attached to any environment), or ``None`` when there is no such file.
+    :raises UnsafeContentError: when the file exists and ``allow_pickle`` is ``False``.
+    :raises ValueError: when the file does not hold ``VecNormalize`` statistics.
     """
     source = normalizer_path(agent_file)
     if not source.is_file():
         return None
+    if not allow_pickle:
+        raise UnsafeContentError(
+            f"The agent '{agent_file}' keeps its normaliser statistics in the pickle '{source}'. "
+            f"Unpickling runs whatever code the file's author put in it: pass allow_pickle=True only if you trust "
+            f"its source (then save_to_file again to store the statistics safely inside the zip)."
+        )
     try:
         normalizer = pickle.loads(source.read_bytes())
     except (pickle.UnpicklingError, EOFError, AttributeError, ImportError, IndexError, TypeError) as error:

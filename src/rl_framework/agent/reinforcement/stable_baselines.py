@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import os
-import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +20,13 @@ from rl_framework.agent.reinforcement.algorithms import (
     default_policy,
     supporting_algorithms,
 )
-from rl_framework.agent.reinforcement.normalization import ObservationNormalizer, read_normalizer
+from rl_framework.agent.reinforcement.normalization import (
+    ObservationNormalizer,
+    normalizer_from_json,
+    normalizer_path,
+    read_legacy_normalizer,
+)
+from rl_framework.agent.reinforcement.sb3_format import read_sb3_zip, sb3_zip_bytes
 from rl_framework.agent.reinforcement_learning_agent import RLAgent
 from rl_framework.agent.sb3_policy import SB3PolicyActing
 from rl_framework.environment.vectorize import check_spaces_match
@@ -63,7 +68,7 @@ class StableBaselinesAgent(SB3PolicyActing, RLAgent):
 
         :param file_path: a file written by ``save_to_file`` (or SB3's ``save``).
         :param algorithm_class: the algorithm the file was saved from.
-        :param kwargs: passed to ``load_from_file`` (``algorithm_parameters``).
+        :param kwargs: passed to ``load_from_file`` (``algorithm_parameters``, ``allow_pickle``, ...).
         :return: the loaded agent.
         """
         agent = cls(algorithm_class)
@@ -180,43 +185,56 @@ class StableBaselinesAgent(SB3PolicyActing, RLAgent):
 
     # -- persistence ----------------------------------------------------------------------
     def save_to_file(self, file_path: str | os.PathLike[str]) -> list[Path]:
-        """Save the model in SB3's own zip format (loadable by plain ``PPO.load``), atomically.
+        """Save the model in SB3's own zip format (loadable by plain ``PPO.load``), atomically, as one file.
 
-        ``VecNormalize`` statistics, if the agent has them, go beside it into
-        ``<name>.vecnormalize.pkl``.
+        The zip also holds ``rl_framework.json`` (see ``sb3_format.py``): everything needed to
+        rebuild the agent without unpickling, including the ``VecNormalize`` statistics if the
+        agent has them. A ``<name>.vecnormalize.pkl`` left beside it by an earlier rl_framework is removed.
 
         :param file_path: destination, conventionally ending in ``.zip``.
-        :return: the written files: the zip, then the statistics file if any.
+        :return: the written file (one: the zip).
         """
         self._check_ready_to_act()
         assert self.model is not None
-        buffer = io.BytesIO()
-        self.model.save(buffer)
-        path = atomic_write_bytes(file_path, buffer.getvalue())
-        statistics = self.normalizer.save(path)
-        return [path] if statistics is None else [path, statistics]
+        content = sb3_zip_bytes(self.model, self.algorithm_name, self.normalizer.to_json())
+        path = atomic_write_bytes(file_path, content)
+        normalizer_path(path).unlink(missing_ok=True)  # stale statistics of an older save: the zip has them now
+        return [path]
 
     def load_from_file(
-        self, file_path: str | os.PathLike[str], algorithm_parameters: dict[str, Any] | None = None
+        self,
+        file_path: str | os.PathLike[str],
+        algorithm_parameters: dict[str, Any] | None = None,
+        allow_pickle: bool = False,
     ) -> None:
-        """Load a model saved by ``save_to_file`` (or by SB3's ``save``) into this agent.
+        """Load a model saved by ``save_to_file`` (or by SB3's ``save``) into this agent, without unpickling.
+
+        Files of ``save_to_file`` are rebuilt from their JSON; a plain SB3 zip (``PPO.save``) from
+        the readable part of its ``data`` (training-only settings SB3 stored only as pickles, such
+        as ``train_freq``, then start from the algorithm's defaults, with a warning). Tensors are
+        read with ``torch.load(weights_only=True)``.
 
         :param file_path: the zip file.
         :param algorithm_parameters: merged over the stored parameters and set on the loaded
             model (e.g. ``learning_rate``); ``policy`` cannot change on load.
+        :param allow_pickle: trust the file: read a plain SB3 zip with SB3's own loader and the
+            ``<name>.vecnormalize.pkl`` of earlier rl_framework versions, both of which unpickle, and
+            unpickling runs whatever code the file's author put in it. Only for files you trust.
+        :raises UnsafeContentError: (a ``ValueError``) when the file can only be read by unpickling
+            and ``allow_pickle`` is ``False``, or names a class outside the allowlist
+            (``rl_framework.util.safe_classes``).
         """
         path = require_existing_file(file_path, "agent file")
         overrides = {name: value for name, value in (algorithm_parameters or {}).items() if name != "policy"}
         check_sb3_parameters(self.algorithm_class, overrides)
-        try:
-            model = self.algorithm_class.load(path, **overrides)
-        except (ValueError, KeyError, TypeError, AttributeError, OSError, RuntimeError, zipfile.BadZipFile) as error:
-            raise ValueError(
-                f"Could not load a {self.algorithm_class.__name__} model from '{path}': {error}. Check that the file "
-                f"was saved from a {self.algorithm_class.__name__} agent (pass algorithm_class to match) and is not "
-                f"corrupt."
-            ) from error
-        statistics = read_normalizer(path)  # read before changing anything: a failed load changes nothing
+        model, stored_statistics, own_file = read_sb3_zip(
+            path, self.algorithm_class, self.algorithm_name, overrides, allow_pickle
+        )
+        # Read before changing anything: a failed load changes nothing.
+        if own_file:
+            statistics = None if stored_statistics is None else normalizer_from_json(stored_statistics, str(path))
+        else:
+            statistics = read_legacy_normalizer(path, allow_pickle)
         self.model = model
         self.algorithm_parameters.update(algorithm_parameters or {})
         self.normalizer.use(statistics)

@@ -121,18 +121,24 @@ class ImitationAgent(SB3PolicyActing, ILAgent):
         return [write_agent_file(file_path, SavedPolicy(self.algorithm_name, self.acting_policy()))]
 
     def load_from_file(
-        self, file_path: str | os.PathLike[str], algorithm_parameters: dict[str, Any] | None = None
+        self,
+        file_path: str | os.PathLike[str],
+        algorithm_parameters: dict[str, Any] | None = None,
+        allow_pickle: bool = False,
     ) -> None:
-        """Load a file written by ``save_to_file`` by an agent of the same algorithm.
+        """Load a file written by ``save_to_file`` by an agent of the same algorithm, without unpickling.
 
         Everything is read and checked before the agent changes (a failed load changes nothing).
 
         :param file_path: the zip file.
         :param algorithm_parameters: merged over the agent's parameters for later ``train`` calls.
+        :param allow_pickle: also read files of earlier rl_framework versions, whose policy is a
+            pickle (unpickling runs whatever code the file's author put in it). Only for files you trust.
         :raises FileNotFoundError: when there is no file.
+        :raises UnsafeContentError: (a ``ValueError``) for a pickled file without ``allow_pickle``.
         :raises ValueError: when the file is corrupt, not an ImitationAgent file, or from another algorithm.
         """
-        saved = read_agent_file(file_path)
+        saved = read_agent_file(file_path, allow_pickle)
         if saved.algorithm != self.algorithm_name:
             raise ValueError(
                 f"'{file_path}' holds a {saved.algorithm} agent but this agent is {self.algorithm_name}. Load it "
