@@ -77,18 +77,20 @@ class SB3DeterministicActor(nn.Module):
         super().__init__()
         self.policy = policy
         self.normalizes = statistics is not None and bool(statistics.norm_obs)
+        device = policy.device
         if statistics is not None and self.normalizes:
             rms: Any = statistics.obs_rms
-            self.register_buffer("mean", torch.as_tensor(rms.mean, dtype=torch.float32))
-            self.register_buffer("scale", torch.as_tensor(np.sqrt(rms.var + statistics.epsilon), dtype=torch.float32))
+            scale = np.sqrt(rms.var + statistics.epsilon)
+            self.register_buffer("mean", torch.as_tensor(rms.mean, dtype=torch.float32, device=device))
+            self.register_buffer("scale", torch.as_tensor(scale, dtype=torch.float32, device=device))
             self.clip_obs = float(statistics.clip_obs)
         action_space = policy.action_space
         self.action_shape = tuple(action_space.shape or ())
         self.box = isinstance(action_space, gym.spaces.Box)
         self.squash = bool(policy.squash_output)
         if isinstance(action_space, gym.spaces.Box):
-            self.register_buffer("low", torch.as_tensor(action_space.low, dtype=torch.float32))
-            self.register_buffer("high", torch.as_tensor(action_space.high, dtype=torch.float32))
+            self.register_buffer("low", torch.as_tensor(action_space.low, dtype=torch.float32, device=device))
+            self.register_buffer("high", torch.as_tensor(action_space.high, dtype=torch.float32, device=device))
 
     def forward(self, observations: torch.Tensor) -> torch.Tensor:
         """Return deterministic actions for a float32 batch of raw observations."""

@@ -190,6 +190,39 @@ def test_the_wrong_action_space_names_the_algorithm_to_use(
     assert agent.algorithm is None and agent.num_timesteps == 0
 
 
+class ShiftedActions(gym.ActionWrapper):
+    """CartPole with actions numbered 1 and 2."""
+
+    def __init__(self, env: gym.Env) -> None:
+        super().__init__(env)
+        self.action_space = gym.spaces.Discrete(2, start=1)
+
+    def action(self, action: int) -> int:
+        return int(action) - 1
+
+
+class MatrixActions(gym.ActionWrapper):
+    """Pendulum with its torque as a 1x1 matrix."""
+
+    def __init__(self, env: gym.Env) -> None:
+        super().__init__(env)
+        self.action_space = gym.spaces.Box(-2.0, 2.0, (1, 1), np.float32)
+
+    def action(self, action: np.ndarray) -> np.ndarray:
+        return np.reshape(action, (1,))
+
+
+def test_action_spaces_d3rlpy_cannot_index_are_refused() -> None:
+    shifted_env = ShiftedActions(gym.make("CartPole-v1"))
+    shifted = EpisodeSequence.from_agent(lambda observation: 1, shifted_env, n_episodes=1, seed=0)
+    with pytest.raises(ValueError, match=r"learns actions 0 \.\. n-1 .* starts at 1\. Wrap the environment"):
+        D3rlpyAgent("DiscreteBC").train(shifted, shifted_env, total_timesteps=1, progress_bar=False)
+    matrix_env = MatrixActions(gym.make("Pendulum-v1"))
+    episodes = EpisodeSequence.from_agent(lambda observation: np.zeros((1, 1), np.float32), matrix_env, 1, seed=0)
+    with pytest.raises(ValueError, match=r"CQL needs a 1-D Box action space .* gymnasium.ActionWrapper"):
+        D3rlpyAgent("CQL").train(episodes, matrix_env, total_timesteps=1, progress_bar=False)
+
+
 def test_vecnormalize_and_other_spaces_are_refused(
     cartpole_episodes: EpisodeSequence, trained_cql: D3rlpyAgent
 ) -> None:

@@ -46,8 +46,9 @@ class GreedyActor(nn.Module):
         self._action_scaler = algorithm.config.action_scaler
         self.clips = isinstance(action_space, gym.spaces.Box)
         if isinstance(action_space, gym.spaces.Box):
-            self.register_buffer("low", torch.as_tensor(action_space.low, dtype=torch.float32))
-            self.register_buffer("high", torch.as_tensor(action_space.high, dtype=torch.float32))
+            device = self._impl.device
+            self.register_buffer("low", torch.as_tensor(action_space.low, dtype=torch.float32, device=device))
+            self.register_buffer("high", torch.as_tensor(action_space.high, dtype=torch.float32, device=device))
         self.eval()
 
     def forward(self, observations: torch.Tensor) -> torch.Tensor:

@@ -96,6 +96,11 @@ def check_action_space(name: str, entry: D3rlpyAlgorithm, action_space: gym.Spac
     :param action_space: the training environment's action space.
     """
     kind = type(action_space).__name__
+    if isinstance(action_space, gym.spaces.Discrete) and action_space.start != 0 and kind == entry.action_space:
+        raise ValueError(
+            f"{name} learns actions 0 .. n-1 but the action space {action_space} starts at {action_space.start}. "
+            f"Wrap the environment in a gymnasium.ActionWrapper that maps 0 .. n-1 onto its actions."
+        )
     if kind == entry.action_space and (kind == "Discrete" or len(action_space.shape or ()) == 1):
         return
     if kind == "Box" and entry.action_space == "Box":
