@@ -61,17 +61,12 @@ def pendulum_controller(observation: np.ndarray) -> np.ndarray:
 
 
 # -- SB3 ------------------------------------------------------------------------------------
-def test_a_discrete_sb3_policy(trained_ppo_agent: StableBaselinesAgent, tmp_path: Path) -> None:
-    model = assert_exports_choose_action(trained_ppo_agent, "CartPole-v1", tmp_path / "ppo.onnx")
-    assert metadata(model)["rl_framework.algorithm"] == "PPO"
-    assert metadata(model)["rl_framework.observation_normalization"] == "none"
-    assert [node.name for node in model.graph.input] == ["observation"]
-
-
-def test_vecnormalize_statistics_are_inside_the_graph(vecnormalize_agent: Any, tmp_path: Path) -> None:
-    agent, _ = vecnormalize_agent
+def test_a_discrete_sb3_policy_with_its_vecnormalize_statistics_inside(vecnormalize_agent: Any, tmp_path: Path) -> None:
+    agent, _ = vecnormalize_agent  # PPO on CartPole, trained on VecNormalize: feed raw observations
     model = assert_exports_choose_action(agent, "CartPole-v1", tmp_path / "normalised.onnx")
     assert metadata(model)["rl_framework.observation_normalization"] == "VecNormalize statistics (frozen)"
+    assert metadata(model)["rl_framework.algorithm"] == "PPO"
+    assert [node.name for node in model.graph.input] == ["observation"]
 
 
 @pytest.mark.parametrize(
