@@ -247,13 +247,21 @@ class BaseAgent(ABC):
             video_recording_environment=video_recording_environment,
         )
 
-    def download(self, connector: Connector, algorithm_parameters: dict[str, Any] | None = None) -> Path:
-        """Download an agent through ``connector`` and load it into this agent.
+    def download(
+        self, connector: Connector, algorithm_parameters: dict[str, Any] | None = None, allow_pickle: bool = False
+    ) -> Path:
+        """Download an agent through ``connector`` and load it into this agent, without unpickling anything.
 
         :param connector: where to download from; its download config says what.
         :param algorithm_parameters: merged over the stored parameters, as in ``load_from_file``.
+        :param allow_pickle: trust the downloaded files: passed to ``load_from_file``, which then
+            also reads formats that unpickle (running whatever code their author put in them).
+            Only for a source you trust; the agent class's ``load_from_file`` must accept it.
         :return: the local path of the downloaded agent file.
         """
         file_path = connector.download()
-        self.load_from_file(file_path, algorithm_parameters)
+        if allow_pickle:
+            self.load_from_file(file_path, algorithm_parameters, allow_pickle=True)  # type: ignore[call-arg]
+        else:  # custom agents' load_from_file need not know the flag
+            self.load_from_file(file_path, algorithm_parameters)
         return file_path

@@ -121,7 +121,9 @@ def test_unknown_artifact_lists_the_task_artifacts(trained_session) -> None:
         ClearMLConnector(download_config=config).download()
 
 
-def test_running_task_is_used_and_left_open_with_companion_files(offline_folder, vecnormalize_agent, tmp_path) -> None:
+def test_running_task_is_used_and_left_open_and_a_normalised_agent_is_one_file(
+    offline_folder, vecnormalize_agent, tmp_path
+) -> None:
     from clearml import Task
 
     agent, _ = vecnormalize_agent
@@ -140,7 +142,7 @@ def test_running_task_is_used_and_left_open_with_companion_files(offline_folder,
         task.close()
     task_json, events = session(offline_folder, task.id)
     assert task_json["name"] == "own task"
-    assert {"policy", "policy.vecnormalize.pkl", "metadata"} == {a["key"] for a in task_json["execution"]["artifacts"]}
+    assert {"policy", "metadata"} == {a["key"] for a in task_json["execution"]["artifacts"]}  # statistics in the zip
     assert ("Summary", "mean_reward") in {
         (e.get("metric"), e.get("variant")) for e in events
     }  # evaluated on environment_name
@@ -149,7 +151,8 @@ def test_running_task_is_used_and_left_open_with_companion_files(offline_folder,
     config = ClearMLDownloadConfig(task_id=task.id, artifact_name="policy", destination=tmp_path)
     restored = StableBaselinesAgent("PPO")
     restored.download(ClearMLConnector(download_config=config))
-    assert sorted(path.name for path in tmp_path.iterdir()) == ["agent.vecnormalize.pkl", "agent.zip"]
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["agent.zip"]
+    assert restored.normalizer.statistics is not None
     np.testing.assert_array_equal(
         restored.choose_actions(OBSERVATIONS, deterministic=True),
         agent.choose_actions(OBSERVATIONS, deterministic=True),

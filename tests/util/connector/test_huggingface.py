@@ -142,7 +142,7 @@ def test_upload_writes_hub_layout_in_one_commit_and_download_acts_identically(
     assert url == f"{hub.url}/{REPO}"
     files = hub.files(REPO)
     expected = {AGENT_FILE, "config.json", "results.json", "replay.mp4", "README.md", "metadata.json", ".gitattributes"}
-    assert set(files) == expected
+    assert set(files) == expected | {"model.safetensors", "rl_framework.json"}  # weights + JSON beside the zip
     assert hub.commit_messages(REPO) == ["initial commit", "Add a tiny PPO agent"]
     assert hub.state.calls["commit"] == 1
     assert files["replay.mp4"][4:8] == b"ftyp"
@@ -204,15 +204,19 @@ def test_model_card_usage_snippet_runs(
     assert np.isfinite(namespace["mean_reward"]) and namespace["mean_reward"] > 0
 
 
-def test_normalizer_travels_with_the_agent_and_stale_companions_are_removed(
+def test_normalizer_travels_inside_the_agent_zip_and_old_pickles_are_removed(
     hub: HubServer,
     agent: StableBaselinesAgent,
     vecnormalize_agent: tuple[StableBaselinesAgent, VecNormalize],
     fast_connector: ConnectorFactory,
 ) -> None:
+    from huggingface_hub import HfApi
+
     normalized = vecnormalize_agent[0]
     normalized.upload(fast_connector())
-    assert {"ppo-CartPole-v1.vecnormalize.pkl", "vec_normalize.pkl"} <= set(hub.files(REPO))
+    files = set(hub.files(REPO))
+    assert {AGENT_FILE, "model.safetensors", "rl_framework.json"} <= files  # weights + description beside the zip
+    assert not [name for name in files if name.endswith(".pkl")]  # the statistics are JSON inside the zip
 
     restored = StableBaselinesAgent("PPO")
     restored.download(HuggingFaceConnector(download_config=HuggingFaceDownloadConfig(REPO, AGENT_FILE)))
@@ -222,8 +226,11 @@ def test_normalizer_travels_with_the_agent_and_stale_companions_are_removed(
         restored.choose_actions(batch, deterministic=True), normalized.choose_actions(batch, deterministic=True)
     )
 
-    agent.upload(fast_connector())  # an agent without normaliser replaces it: old statistics must go
-    assert not {"ppo-CartPole-v1.vecnormalize.pkl", "vec_normalize.pkl"} & set(hub.files(REPO))
+    # Pickles an earlier rl_framework uploaded (statistics beside the zip, the zoo's copy) go with the next upload.
+    for name in ("ppo-CartPole-v1.vecnormalize.pkl", "vec_normalize.pkl"):
+        HfApi(token=TOKEN).upload_file(path_or_fileobj=b"old", path_in_repo=name, repo_id=REPO)
+    agent.upload(fast_connector())
+    assert not [name for name in hub.files(REPO) if name.endswith(".pkl")]
 
 
 def test_training_metrics_and_checkpoints_are_uploaded_and_checkpoints_download(

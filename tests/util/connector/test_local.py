@@ -84,7 +84,8 @@ def test_vecnormalize_statistics_travel_with_the_agent(vecnormalize_agent, tmp_p
     agent.upload(LocalConnector(LocalUploadConfig(agent_name="normalised"), registry_path=tmp_path))
     restored = StableBaselinesAgent("PPO")
     path = restored.download(LocalConnector(download_config=LocalDownloadConfig("normalised"), registry_path=tmp_path))
-    assert (path.parent / "agent.vecnormalize.pkl").is_file()
+    assert sorted(entry.name for entry in path.parent.iterdir() if entry.name.startswith("agent")) == ["agent.zip"]
+    assert restored.normalizer.statistics is not None  # read from the JSON inside the zip
     np.testing.assert_array_equal(
         restored.choose_actions(OBSERVATIONS, deterministic=True),
         agent.choose_actions(OBSERVATIONS, deterministic=True),

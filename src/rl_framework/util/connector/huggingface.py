@@ -32,6 +32,7 @@ from rl_framework.util.connector.bundle import AgentBundle, bundle_agent, result
 from rl_framework.util.connector.huggingface_card import RESULTS_FILE, fetch_model_card, write_hub_files
 from rl_framework.util.connector.huggingface_config import HuggingFaceDownloadConfig, HuggingFaceUploadConfig
 from rl_framework.util.finite import check_finite_agent
+from rl_framework.util.hub_weights import DESCRIPTION_MEMBERS, WEIGHTS_FILE, export_hub_files, is_self_contained
 
 if TYPE_CHECKING:
     from huggingface_hub import HfApi
@@ -44,10 +45,19 @@ logger = logging.getLogger(__name__)
 Result = TypeVar("Result")
 
 CHECKPOINT_FOLDER = "checkpoints"
-#: Where the RL Zoo looks for ``VecNormalize`` statistics; a copy of the agent's goes there.
+#: The pickled ``VecNormalize`` statistics earlier versions uploaded for the RL Zoo. The agent zip now
+#: holds them as JSON, so none is uploaded and a stale one is deleted by the next upload.
 ZOO_NORMALIZER_FILE = "vec_normalize.pkl"
 #: Files an upload owns: removed from the repository when a new upload does not produce them.
-MANAGED_FILES = (RESULTS_FILE, "replay.mp4", ZOO_NORMALIZER_FILE, "learning_curve.png", "experiment.yaml")
+MANAGED_FILES = (
+    RESULTS_FILE,
+    "replay.mp4",
+    ZOO_NORMALIZER_FILE,
+    "learning_curve.png",
+    "experiment.yaml",
+    WEIGHTS_FILE,
+    *DESCRIPTION_MEMBERS,
+)
 TRANSIENT_STATUS_CODES = (429, 500, 502, 503, 504)
 TOKEN_HELP = (
     "Pass token=..., set the HF_TOKEN environment variable, or log in once with `hf auth login`. "
@@ -184,9 +194,10 @@ class HuggingFaceConnector(Connector):
     ) -> str:
         """Publish ``agent`` to ``upload_config.repository_id`` in one commit.
 
-        The repository gets ``<model_name>.zip`` (+ companion files such as normaliser
-        statistics, also as ``vec_normalize.pkl``), ``config.json``, ``metadata.json``, a
-        ``README.md`` model card, ``results.json`` (with an evaluation environment),
+        The repository gets ``<model_name>.zip`` (+ the agent's companion files, if any), for
+        rl_framework agents ``model.safetensors`` (the policy's weights) and the agent's JSON
+        description (``rl_framework.json``), ``config.json``, ``metadata.json``, a ``README.md``
+        model card, ``results.json`` (with an evaluation environment),
         ``replay.mp4`` (with a video recording environment), ``logs/metrics.jsonl`` and
         ``checkpoints/`` (when logged and asked for).
 
@@ -278,10 +289,8 @@ class HuggingFaceConnector(Connector):
             raise
 
     def _files_to_upload(self, bundle: AgentBundle, config: HuggingFaceUploadConfig) -> dict[str, Path]:
+        export_hub_files(bundle.agent_file, bundle.folder)  # model.safetensors + the JSON description
         uploads = {path.name: path for path in _visible_files(bundle.folder)}
-        for companion in bundle.companion_files:
-            if companion.name.endswith(".vecnormalize.pkl"):  # the zoo's name for normaliser statistics
-                uploads[ZOO_NORMALIZER_FILE] = companion
         run_folder = self._local_directory or bundle.folder  # no run was logged without a local directory
         metrics = run_folder / METRICS_FILE
         if config.upload_metrics and metrics.is_file():
@@ -295,7 +304,11 @@ class HuggingFaceConnector(Connector):
     def download(self) -> Path:
         """Download ``download_config.file_name`` (and its companion files) at ``download_config.version``.
 
-        Files land in the HuggingFace cache (``HF_HOME``), all from the same commit.
+        Files land in the HuggingFace cache (``HF_HOME``), all from the same commit. An rl_framework
+        agent zip holds everything it needs, so nothing else is fetched for it; companion files
+        (``<stem>.*``) are fetched only beside other files, such as a zip of an earlier rl_framework
+        whose pickled ``<stem>.vecnormalize.pkl`` the agent then reads only with ``allow_pickle=True``
+        (fetching stores bytes; nothing here unpickles).
 
         :return: the local path of the agent file.
         :raises FileNotFoundError: when the repository, version or file does not exist.
@@ -333,15 +346,19 @@ class HuggingFaceConnector(Connector):
                 f"'{config.file_name}' is not in {where}. Agent files there: {', '.join(candidates)}. "
                 f"Set file_name to one of them."
             )
-        wanted = [config.file_name, *_companions(config.file_name, remote_files)]
-        paths = [
-            self._retrying(
-                functools.partial(hf_hub_download, config.repository_id, name, revision=info.sha, token=token),
-                f"download '{name}' from {where}",
+        def fetch(name: str) -> Path:
+            return Path(
+                self._retrying(
+                    functools.partial(hf_hub_download, config.repository_id, name, revision=info.sha, token=token),
+                    f"download '{name}' from {where}",
+                )
             )
-            for name in wanted
-        ]
-        return Path(paths[0])
+
+        agent_file = fetch(config.file_name)
+        if not is_self_contained(agent_file):
+            for name in _companions(config.file_name, remote_files):
+                fetch(name)
+        return agent_file
 
     # -- training hooks -------------------------------------------------------------------
     def log_value(self, name: str, value: float, timestep: int) -> None:
