@@ -97,3 +97,14 @@ def test_public_and_lazy_names_are_listed_by_dir():
     assert {"ImitationAgent"} <= set(dir(imitation_package)) and {"LocalConnector"} <= set(dir(util_package))
     with pytest.raises(AttributeError, match="has no attribute 'Nope'"):
         _ = agent_package.Nope
+
+
+def test_the_legacy_gym_notice_is_silenced():
+    result = subprocess.run(
+        [sys.executable, "-c", "import rl_framework.agent, sys; print('gym' in sys.modules)"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "Gym has been unmaintained" not in result.stderr
+    assert result.stdout.strip() == "True"  # the d3rlpy extra (installed for the tests) brings gym along

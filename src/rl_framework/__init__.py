@@ -16,6 +16,7 @@ _NAMES = {
     "StableBaselinesAgent": "rl_framework.agent.reinforcement.stable_baselines",
     "CustomAgent": "rl_framework.agent.reinforcement.custom_agent",
     "ImitationAgent": "rl_framework.agent.imitation.imitation.imitation",
+    "D3rlpyAgent": "rl_framework.agent.imitation.d3rlpy.d3rlpy",
     "EpisodeSequence": "rl_framework.data.episode_sequence",
     "EvaluationResult": "rl_framework.agent.evaluation",
 }

@@ -22,15 +22,19 @@ from stable_baselines3.common.vec_env import VecEnv
 from rl_framework.agent.acting import ActingSession, BatchActing, row_by_row
 from rl_framework.agent.evaluation import EvaluationEnvironment, EvaluationResult, evaluate_agent
 from rl_framework.environment.vectorize import (
+    FiniteCheckVecEnv,
+    PicklableHook,
     TrainingEnvironments,
     Vectorization,
     build_vec_env,
     close_training_environments,
 )
 from rl_framework.util.checks import check_mapping, check_total_timesteps
+from rl_framework.util.finite import NonFiniteError, agent_networks, non_finite_tensors
 from rl_framework.util.threads import resolve_torch_threads, torch_threads
 
 if TYPE_CHECKING:
+    from rl_framework.agent.export import OnnxActor
     from rl_framework.util.connector.base import Connector
 
 
@@ -105,6 +109,7 @@ class BaseAgent(ABC):
         deterministic: bool = True,
         progress_bar: bool = True,
         max_parallel_environments: int = 100,
+        connector: Connector | None = None,
     ) -> tuple[float, float]:
         """Run ``n_eval_episodes`` episodes and return ``(mean_reward, std_reward)``.
 
@@ -124,6 +129,9 @@ class BaseAgent(ABC):
         :param deterministic: take the most likely actions instead of sampling.
         :param progress_bar: show a progress bar over finished episodes.
         :param max_parallel_environments: cap on environment copies stepped together.
+        :param connector: also log every episode's return and length and their mean/std through it
+            (``eval/episode_return``, ``eval/episode_length``, ``eval/mean_return``,
+            ``eval/std_return``, ``eval/mean_length``), at the agent's trained timesteps.
         :return: mean and standard deviation of the episode returns.
         """
         result = self.evaluate_episodes(
@@ -133,6 +141,7 @@ class BaseAgent(ABC):
             deterministic=deterministic,
             progress_bar=progress_bar,
             max_parallel_environments=max_parallel_environments,
+            connector=connector,
         )
         return result.mean_reward, result.std_reward
 
@@ -144,13 +153,14 @@ class BaseAgent(ABC):
         deterministic: bool = True,
         progress_bar: bool = True,
         max_parallel_environments: int = 100,
+        connector: Connector | None = None,
     ) -> EvaluationResult:
         """Like ``evaluate`` but return every episode's return and length.
 
         :return: an ``EvaluationResult`` (``episode_returns``, ``episode_lengths``, mean/std).
         """
         self._check_ready_to_act()
-        return evaluate_agent(
+        result = evaluate_agent(
             self.start_acting,
             evaluation_environment,
             n_eval_episodes,
@@ -159,6 +169,9 @@ class BaseAgent(ABC):
             progress_bar=progress_bar,
             max_parallel_environments=max_parallel_environments,
         )
+        if connector is not None:
+            result.log_to(connector, self._timesteps_trained())
+        return result
 
     def _check_ready_to_act(self) -> None:
         """Raise a clear error if the agent has no policy yet (override where that can happen)."""
@@ -179,21 +192,51 @@ class BaseAgent(ABC):
 
         In this order, before any work: the budget is validated, the connector's access (e.g. an
         upload token) is checked, the environments are built from any accepted input form. The
-        body runs under the CPU thread policy (``util/threads.py``). Afterwards only what was
+        body runs under the CPU thread policy (``util/threads.py``) on environments that stop
+        training at the first NaN/inf value (``FiniteCheckVecEnv``); a Ctrl-C lets the connector
+        keep a final checkpoint (``Connector.training_interrupted``) before it propagates, and a
+        model whose weights became NaN/inf raises ``NonFiniteError``. Afterwards only what was
         built here is closed: never an environment or VecEnv the user passed.
         """
         total_timesteps = check_total_timesteps(total_timesteps)
         if connector is not None:
             connector.check_access()
-        vec_env = build_vec_env(
-            training_environments, n_envs=n_envs, vectorization=vectorization, wrapper=self._wrap_training_environment
+        built = build_vec_env(
+            training_environments,
+            n_envs=n_envs,
+            vectorization=vectorization,
+            wrapper=PicklableHook(self._wrap_training_environment),
         )
+        # Stops at the first NaN/inf reward, observation or action, naming the env and step.
+        vec_env = FiniteCheckVecEnv(built, first_step=self._timesteps_trained())
         try:
             threads = resolve_torch_threads(torch_threads_requested, self._has_small_policy(vec_env.observation_space))
             with torch_threads(threads):
-                yield vec_env, total_timesteps
+                try:
+                    yield vec_env, total_timesteps
+                except KeyboardInterrupt:
+                    if connector is not None:  # keep what the run learnt; the connector says where
+                        connector.training_interrupted(self, self._timesteps_trained() or vec_env.step_count)
+                    raise
+            self._check_finite_after_training(vec_env.step_count)
         finally:
-            close_training_environments(vec_env, training_environments)
+            close_training_environments(built, training_environments)
+
+    def _timesteps_trained(self) -> int:
+        """Hook: environment steps this agent has trained for so far (names steps in errors; 0 if unknown)."""
+        return 0
+
+    def _check_finite_after_training(self, step: int) -> None:
+        """Raise ``NonFiniteError`` if training left NaN/inf in the agent's network (e.g. a too high learning rate)."""
+        network = agent_networks(self)
+        broken = non_finite_tensors(network) if network is not None else []
+        if broken:
+            raise NonFiniteError(
+                f"Training made the model's parameters NaN or infinite by step {step} ({', '.join(broken[:3])}), "
+                f"although the environments returned finite values: the updates diverged. Lower the learning rate "
+                f"(or clip gradients/rewards) and train again from a saved checkpoint; saving and uploading this "
+                f"agent are refused unless forced."
+            )
 
     def _wrap_training_environment(self, env: gym.Env) -> gym.Env:
         """Hook: wrap every environment built for training (the default adds nothing)."""
@@ -202,6 +245,29 @@ class BaseAgent(ABC):
     def _has_small_policy(self, observation_space: gym.Space) -> bool:
         """Hook: whether the policy is small enough to train faster on one thread (not for images)."""
         return not is_image_space(observation_space, check_channels=False)
+
+    # -- export ---------------------------------------------------------------------------
+    def export_onnx(self, file_path: str | os.PathLike[str]) -> Path:
+        """Write the deterministic policy as an ONNX graph ``observation -> action`` (see ``agent/export.py``).
+
+        Needs the ``onnx`` extra. The graph takes a float32 batch of raw observations (any
+        normalisation the agent applies is inside) and returns what ``choose_action(...,
+        deterministic=True)`` returns.
+
+        :param file_path: destination, conventionally ending in ``.onnx``; written atomically.
+        :return: the written path.
+        :raises NotImplementedError: for agents whose policy cannot be exported, saying why.
+        """
+        from rl_framework.agent.export import export_onnx
+
+        return export_onnx(self, file_path)
+
+    def _onnx_actor(self) -> OnnxActor:
+        """Hook: the deterministic policy as a torch module (``export.OnnxActor``); agents that export override it."""
+        raise NotImplementedError(
+            f"{type(self).__name__} cannot be exported to ONNX: it has no torch policy to export. A custom agent "
+            f"exports by overriding _onnx_actor() to return rl_framework.agent.export.OnnxActor(module, shape)."
+        )
 
     # -- persistence ----------------------------------------------------------------------
     @abstractmethod
@@ -233,18 +299,23 @@ class BaseAgent(ABC):
         connector: Connector,
         evaluation_environment: EvaluationEnvironment | None = None,
         video_recording_environment: gym.Env | str | None = None,
+        force: bool = False,
     ) -> str:
         """Upload this agent (with evaluation results and a replay video) through ``connector``.
 
         :param connector: where to upload (see ``rl_framework.util.connector``).
         :param evaluation_environment: evaluate before uploading and store the result.
         :param video_recording_environment: record a replay video (needs ``render_mode="rgb_array"``).
+        :param force: upload even a model whose weights hold NaN/inf values (refused by default
+            with ``NonFiniteError``, before any work).
         :return: where the agent went (a version path, repository URL or task id).
         """
+        # Only a forced upload passes ``force``: connectors written before it existed keep working.
         return connector.upload(
             self,
             evaluation_environment=evaluation_environment,
             video_recording_environment=video_recording_environment,
+            **({"force": True} if force else {}),
         )
 
     def download(

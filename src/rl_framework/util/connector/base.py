@@ -57,8 +57,8 @@ class ShareableAgent(Protocol):
     def save_to_file(self, file_path: str | os.PathLike[str]) -> list[Path]:
         """Save the agent; return every file written (the agent file first)."""
 
-    def choose_action(self, observation: Any, deterministic: bool = False) -> Any:
-        """Act on one observation (what replay videos call)."""
+    def start_acting(self, n_envs: int = 1) -> Any:
+        """Start an acting session over ``n_envs`` environment copies (what replay videos act through)."""
 
     def evaluate_episodes(
         self,
@@ -251,8 +251,8 @@ def save_agent_checkpoint(agent: ShareableAgent, file_path: Path, connector: Con
     """
     saver = getattr(agent, "save_checkpoint", None)
     if callable(saver) and "connector" in inspect.signature(saver).parameters:
-        return list(saver(file_path, connector=connector))
-    return list(agent.save_to_file(file_path))
+        return saver(file_path, connector=connector)  # type: ignore[no-any-return]
+    return agent.save_to_file(file_path)
 
 
 def save_agent_files(agent: ShareableAgent, file_path: Path, force: bool = False) -> list[Path]:
@@ -263,9 +263,10 @@ def save_agent_files(agent: ShareableAgent, file_path: Path, force: bool = False
     :param force: save even a model with NaN/inf weights (agents that check them take ``force``).
     :return: the written files, the agent file first.
     """
+    # Returned as given: ``bundle.saved_files`` checks it and names the contract if it is not a list.
     if force and "force" in inspect.signature(agent.save_to_file).parameters:
-        return list(agent.save_to_file(file_path, force=True))  # type: ignore[call-arg]
-    return list(agent.save_to_file(file_path))
+        return agent.save_to_file(file_path, force=True)  # type: ignore[call-arg]
+    return agent.save_to_file(file_path)
 
 
 def truncate_metrics(metrics_file: Path, timestep: int) -> int:

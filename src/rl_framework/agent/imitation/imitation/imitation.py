@@ -11,6 +11,7 @@ from imitation.data.wrappers import RolloutInfoWrapper
 from stable_baselines3.common.policies import BasePolicy
 from stable_baselines3.common.vec_env import VecEnv, VecNormalize, unwrap_vec_wrapper
 
+from rl_framework.agent.export import OnnxActor, sb3_actor
 from rl_framework.agent.imitation.imitation.algorithms import make_trainer, resolve_imitation_algorithm
 from rl_framework.agent.imitation.imitation.persistence import SavedPolicy, read_agent_file, write_agent_file
 from rl_framework.agent.imitation.imitation.trainer import ImitationTrainer, StepCountingVecEnv, TrainingCall
@@ -108,17 +109,23 @@ class ImitationAgent(SB3PolicyActing, ILAgent):
         if self.trainer.policy is None:
             raise RuntimeError("The agent has no policy yet: call train(...) or load_from_file(...) first.")
 
+    def _onnx_actor(self) -> OnnxActor:
+        """The policy's deterministic actions as a torch module (see ``agent/export.py``)."""
+        return sb3_actor(self.acting_policy())
+
     # -- persistence ----------------------------------------------------------------------
     def save_to_file(self, file_path: str | os.PathLike[str]) -> list[Path]:
         """Save the policy and the algorithm's name in one zip, atomically (see ``persistence.py``).
 
-        Only what acting needs is saved; training state (discriminator, replay buffer, optimiser)
-        is not, so training a reloaded agent starts those afresh from the saved policy.
+        The policy is saved, and for GAIL/AIRL also the reward network (discriminator), so
+        training a reloaded agent continues from both; optimiser states and replay buffers are
+        not saved and start afresh.
 
         :param file_path: destination, conventionally ending in ``.zip``.
         :return: the written file (one: the zip).
         """
-        return [write_agent_file(file_path, SavedPolicy(self.algorithm_name, self.acting_policy()))]
+        saved = SavedPolicy(self.algorithm_name, self.acting_policy(), self.trainer.saved_reward_net())
+        return [write_agent_file(file_path, saved)]
 
     def load_from_file(
         self,
@@ -147,4 +154,6 @@ class ImitationAgent(SB3PolicyActing, ILAgent):
         parameters = {**self.algorithm_parameters, **(algorithm_parameters or {})}
         trainer = make_trainer(self.algorithm_name, self.algorithm_class, self._entry, parameters)
         trainer.start_from(saved.policy)
+        if saved.reward_net is not None:
+            trainer.restore_reward_net(saved.reward_net)
         self.algorithm_parameters, self.trainer, self.num_timesteps = parameters, trainer, 0
