@@ -399,7 +399,8 @@ class EpisodeSequence:
         :param observation_space: the environment's observation space.
         :param action_space: the environment's action space.
         :raises ValueError: naming the episodes' shape and the space's shape when they differ,
-            or when discrete actions are stored as non-integers.
+            when discrete actions are stored as non-integers, when an action lies outside a
+            discrete space (episodes from another environment), or when an action is NaN/inf.
         """
         for what, shape, space in (
             ("observations", self.observation_shape, observation_space),
@@ -417,6 +418,31 @@ class EpisodeSequence:
                 f"The episodes' actions have dtype {self.action_dtype} but the environment's action space "
                 f"{action_space} is discrete: record the episodes with integer actions."
             )
+        # Values, block by block (datasets are memory-mapped): an index outside a discrete space
+        # would otherwise fail deep inside torch, a NaN action would silently turn the loss into NaN.
+        if isinstance(action_space, gym.spaces.Discrete):
+            low, high = np.asarray(action_space.start), np.asarray(action_space.start + action_space.n - 1)
+        elif isinstance(action_space, gym.spaces.MultiDiscrete):
+            low, high = np.asarray(action_space.start), np.asarray(action_space.start + action_space.nvec - 1)
+        elif isinstance(action_space, gym.spaces.MultiBinary):
+            low, high = np.asarray(0), np.asarray(1)
+        else:
+            low = high = None
+        start = 0
+        for first, stop in episode_blocks(self._source.lengths, DEFAULT_BUFFER_TRANSITIONS):
+            actions = self._source.read(first, stop).actions
+            bad = ~np.isfinite(actions) if np.issubdtype(actions.dtype, np.floating) else np.zeros(actions.shape, bool)
+            if low is not None:
+                bad |= (actions < low) | (actions > high)
+            if bad.any():
+                index = int(np.flatnonzero(bad.reshape(len(actions), -1).any(axis=1))[0])
+                raise ValueError(
+                    f"Transition {start + index} of the episodes has the action {actions[index].tolist()}, which the "
+                    f"environment's action space {action_space} cannot take (out of range or NaN/inf): the episodes "
+                    f"were recorded in another environment. Train in that environment, or record new episodes."
+                )
+            start += len(actions)
+            self._source.release_pages()
 
 
 __all__ = ["EpisodeSequence", "EpisodeStatistics"]

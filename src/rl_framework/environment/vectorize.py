@@ -168,6 +168,33 @@ def _wraps(env: gym.Env, inner: gym.Env) -> bool:
     return False
 
 
+class PicklableHook:
+    """An agent's per-environment hook (a bound method) that subprocess workers receive without the agent.
+
+    Pickling a bound method pickles its agent, model included, which fails once the agent holds
+    a trained model (SB3 models hold weak references). Pickled, this hook carries only the
+    agent's class and the method name; a worker calls the method on a blank instance, so a
+    hook must not depend on the agent's state (``_wrap_training_environment`` does not).
+
+    :param hook: a bound method of an agent, taking and returning an environment.
+    """
+
+    def __init__(self, hook: Callable[[gym.Env], gym.Env]) -> None:
+        self.hook = hook
+
+    def __call__(self, env: gym.Env) -> gym.Env:
+        """Apply the hook to ``env``."""
+        return self.hook(env)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        owner = self.hook.__self__  # type: ignore[attr-defined]
+        return (_blank_hook, (type(owner), self.hook.__name__))
+
+
+def _blank_hook(owner_class: type, name: str) -> PicklableHook:
+    return PicklableHook(getattr(object.__new__(owner_class), name))
+
+
 def describe_entries(training_environments: Any, count: int) -> list[str]:
     """A readable name for each of ``count`` environments built from ``training_environments`` (for errors)."""
     entries = training_environments if isinstance(training_environments, (list, tuple)) else [training_environments]
@@ -182,8 +209,8 @@ def _describe(entry: Any) -> str:
     if getattr(spec, "id", None):
         return repr(spec.id)
     if isinstance(entry, gym.Env):
-        return type(entry.unwrapped).__name__
-    return getattr(entry, "__qualname__", None) or type(entry).__name__
+        return repr(type(entry.unwrapped).__name__)
+    return repr(getattr(entry, "__qualname__", None) or type(entry).__name__)
 
 
 class NamedSubprocVecEnv(SubprocVecEnv):

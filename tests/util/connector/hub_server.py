@@ -4,7 +4,13 @@ It speaks the endpoints the client uses for whoami, repo creation, README metada
 preupload (always answering the "regular" upload mode, so no LFS/xet is involved), ndjson
 commits, model info and file resolve (HEAD + GET with ``ETag``/``X-Repo-Commit``/``Content-Length``).
 Repositories live in memory: every commit is a full snapshot ``{path: bytes}`` under a sha.
-``fail_next`` injects server errors to exercise retries.
+``fail_next`` injects server errors to exercise retries; ``drop_next_downloads`` cuts file
+downloads off halfway (the connection closes before ``Content-Length`` bytes were sent).
+
+Write access follows the Hub: a token writes its user's namespace and organisations where the
+user's role is not ``read``; a fine-grained token (role ``"fineGrained"``, given with its scoped
+permissions) also needs ``repo.write`` for the repository or its namespace. ``whoami`` reports
+all of it as the Hub does (``orgs`` with ``roleInOrg``, ``auth.accessToken.fineGrained.scoped``).
 """
 
 from __future__ import annotations
@@ -69,14 +75,26 @@ class Repository:
         raise HubError(404, f"Invalid rev id: {revision}", "RevisionNotFound")
 
 
+#: A token's scoped permissions: (entity name, permissions), e.g. ("alice/repo", ("repo.content.read",)).
+Scope = tuple[str, tuple[str, ...]]
+
+
 class HubState:
     """Everything the stand-in Hub knows; shared by the request handler threads."""
 
-    def __init__(self, tokens: dict[str, tuple[str, str]]) -> None:
+    def __init__(
+        self,
+        tokens: dict[str, tuple[str, str]],
+        organisations: dict[str, dict[str, str]] | None = None,
+        scopes: dict[str, list[Scope]] | None = None,
+    ) -> None:
         self.tokens = tokens  # token -> (user name, role)
+        self.organisations = organisations or {}  # organisation -> {user: role in it}
+        self.scopes = scopes or {}  # fine-grained token -> scoped permissions
         self.repositories: dict[str, Repository] = {}
         self.calls: Counter[str] = Counter()
         self.faults: dict[str, list[int]] = {}
+        self.dropped_downloads = 0
         self.lock = threading.Lock()
         self._commit_counter = itertools.count()
 
@@ -94,11 +112,18 @@ class HubState:
 class HubServer:
     """Run the stand-in Hub on ``127.0.0.1`` at a random free port.
 
-    :param tokens: accepted tokens -> ``(user name, role)`` (role ``"write"`` or ``"read"``).
+    :param tokens: accepted tokens -> ``(user name, role)`` (role ``"write"``, ``"read"`` or ``"fineGrained"``).
+    :param organisations: organisation -> ``{user: role}`` (``"read"``, ``"contributor"``, ``"write"``, ``"admin"``).
+    :param scopes: fine-grained token -> its scoped permissions ``[(entity name, permissions)]``.
     """
 
-    def __init__(self, tokens: dict[str, tuple[str, str]]) -> None:
-        self.state = HubState(tokens)
+    def __init__(
+        self,
+        tokens: dict[str, tuple[str, str]],
+        organisations: dict[str, dict[str, str]] | None = None,
+        scopes: dict[str, list[Scope]] | None = None,
+    ) -> None:
+        self.state = HubState(tokens, organisations, scopes)
         handler = type("BoundHubHandler", (HubHandler,), {"state": self.state})
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self._server.daemon_threads = True
@@ -119,6 +144,11 @@ class HubServer:
         """Answer the next ``count`` requests of ``route`` (e.g. ``"commit"``) with ``status``."""
         with self.state.lock:
             self.state.faults[route] = [status] * count
+
+    def drop_next_downloads(self, count: int) -> None:
+        """Cut the next ``count`` file downloads (GET resolve) off after half of their bytes."""
+        with self.state.lock:
+            self.state.dropped_downloads = count
 
     def files(self, repo_id: str, revision: str = "main") -> dict[str, bytes]:
         """The files of ``repo_id`` at ``revision``."""
@@ -182,18 +212,31 @@ class HubHandler(BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(data)
 
+    def _token(self) -> str:
+        return self.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+
     def _user(self, required: bool, role: str = "read") -> str | None:
         header = self.headers.get("Authorization", "")
         if not header:
             if required:
                 raise HubError(401, "Authorization header is required.")
             return None
-        known = self.state.tokens.get(header.removeprefix("Bearer ").strip())
+        known = self.state.tokens.get(self._token())
         if known is None:
             raise HubError(401, "Invalid credentials in Authorization header")
-        if role == "write" and known[1] != "write":
+        if role == "write" and known[1] == "read":
             raise HubError(403, "This token has no write access.")
         return known[0]
+
+    def _may_write(self, user: str, namespace: str, repo_id: str) -> bool:
+        """The Hub's rule: own namespace or a non-read organisation role, plus repo.write for fine-grained tokens."""
+        in_namespace = namespace == user or self.state.organisations.get(namespace, {}).get(user, "read") != "read"
+        if self.state.tokens[self._token()][1] != "fineGrained":
+            return in_namespace
+        scoped = self.state.scopes.get(self._token(), [])
+        return in_namespace and any(
+            entity in (namespace, repo_id) and "repo.write" in permissions for entity, permissions in scoped
+        )
 
     def _repository(self, repo_id: str) -> Repository:
         user = self._user(required=False)
@@ -205,25 +248,42 @@ class HubHandler(BaseHTTPRequestHandler):
     def _writable_repository(self, repo_id: str) -> Repository:
         user = self._user(required=True, role="write")
         repository = self._repository(repo_id)
-        if repository.owner != user:
+        if user is None or not self._may_write(user, repository.owner, repo_id):
             raise HubError(403, f"You don't have the rights to write to {repo_id}.")
         return repository
 
     # -- endpoints ------------------------------------------------------------------------
     def _whoami(self, body: bytes) -> None:
         user = self._user(required=True)
-        role = self.state.tokens[self.headers["Authorization"].removeprefix("Bearer ").strip()][1]
+        role = self.state.tokens[self._token()][1]
+        access: dict[str, Any] = {"role": role}
+        if role == "fineGrained":
+            scoped = [
+                {"entity": {"type": "model" if "/" in entity else "user", "name": entity}, "permissions": list(granted)}
+                for entity, granted in self.state.scopes.get(self._token(), [])
+            ]
+            access["fineGrained"] = {"global": ["discussion.write"], "scoped": scoped}
+        organisations = [
+            {"name": name, "roleInOrg": members[user]}
+            for name, members in self.state.organisations.items()
+            if user in members
+        ]
         self._send_json(
-            {"type": "user", "name": user, "orgs": [], "auth": {"type": "access_token", "accessToken": {"role": role}}}
+            {
+                "type": "user",
+                "name": user,
+                "orgs": organisations,
+                "auth": {"type": "access_token", "accessToken": access},
+            }
         )
 
     def _create(self, body: bytes) -> None:
         user = self._user(required=True, role="write")
         request = json.loads(body)
         owner = request.get("organization") or user
-        if owner != user:
-            raise HubError(403, f"You don't have the rights to create a model under the namespace '{owner}'.")
         repo_id = f"{owner}/{request['name']}"
+        if user is None or not self._may_write(user, owner, repo_id):
+            raise HubError(403, f"You don't have the rights to create a model under the namespace '{owner}'.")
         if repo_id in self.state.repositories:
             # Like the Hub, a conflict still names the repository's URL (create_repo(exist_ok=True) reads it).
             raise HubError(409, "You already created this model repo", url=f"{self._base_url()}/{repo_id}")
@@ -314,6 +374,11 @@ class HubHandler(BaseHTTPRequestHandler):
         self.send_header("Accept-Ranges", "bytes")
         self.end_headers()
         if self.command == "GET":
+            if self.state.dropped_downloads > 0:  # under the state lock (see _dispatch)
+                self.state.dropped_downloads -= 1
+                self.wfile.write(content[: len(content) // 2])
+                self.close_connection = True
+                return
             self.wfile.write(content)
 
     def _base_url(self) -> str:
@@ -325,3 +390,37 @@ def _card_data(readme: str) -> dict[str, Any]:
     """The YAML metadata block of a model card (empty without one)."""
     front_matter = re.match(r"^---\n(.*?)\n---\n", readme, flags=re.DOTALL)
     return yaml.safe_load(front_matter.group(1)) or {} if front_matter else {}
+
+
+def point_huggingface_hub_at(server: HubServer, home: Any, monkeypatch: Any) -> None:
+    """Make ``huggingface_hub`` talk to ``server`` with an empty ``home`` (no stored login, no cache).
+
+    huggingface_hub reads its settings at import time, so its constants are patched as well as
+    the environment (``monkeypatch`` undoes both after the test).
+
+    :param server: the running stand-in.
+    :param home: a fresh folder for ``HF_HOME``.
+    :param monkeypatch: pytest's ``monkeypatch`` fixture.
+    """
+    import huggingface_hub.constants as constants
+    import huggingface_hub.file_download as file_download
+
+    for name, value in {"HF_ENDPOINT": server.url, "HF_HOME": str(home), "HF_HUB_DISABLE_XET": "1"}.items():
+        monkeypatch.setenv(name, value)
+    for name in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    template = server.url + "/{repo_id}/resolve/{revision}/{filename}"
+    settings = {
+        "ENDPOINT": server.url,
+        "HUGGINGFACE_CO_URL_TEMPLATE": template,
+        "HF_HOME": str(home),
+        "HF_HUB_CACHE": f"{home}/hub",
+        "HF_TOKEN_PATH": f"{home}/token",
+        "HF_STORED_TOKENS_PATH": f"{home}/stored_tokens",
+        "HF_HUB_DISABLE_XET": True,
+        "HF_HUB_OFFLINE": False,
+        "HF_HUB_DISABLE_TELEMETRY": True,
+    }
+    for name, value in settings.items():
+        monkeypatch.setattr(constants, name, value)
+    monkeypatch.setattr(file_download, "HUGGINGFACE_CO_URL_TEMPLATE", template)

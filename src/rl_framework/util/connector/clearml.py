@@ -294,7 +294,7 @@ class ClearMLConnector(Connector):
             task.upload_artifact(METADATA_ARTIFACT, artifact_object=metadata, wait_on_upload=True)
             logger = task.get_logger()
             for name, value in bundle.metadata.get("evaluation", {}).items():
-                if name != "is_deterministic":
+                if isinstance(value, (int, float)) and not isinstance(value, bool):  # numbers only (no lists, flags)
                     logger.report_single_value(name, float(value))
             if bundle.video_file is not None:
                 logger.report_media("replay", "video", iteration=self._last_timestep, local_path=str(bundle.video_file))

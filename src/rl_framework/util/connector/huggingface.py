@@ -23,6 +23,7 @@ from rl_framework.util.checks import non_negative_int
 from rl_framework.util.connector.base import (
     METRICS_FILE,
     Connector,
+    append_histogram,
     append_metric,
     check_config_type,
     save_agent_checkpoint,
@@ -364,6 +365,10 @@ class HuggingFaceConnector(Connector):
     def log_value(self, name: str, value: float, timestep: int) -> None:
         """Append one metric to ``<local_directory>/metrics.jsonl`` (uploaded as ``logs/metrics.jsonl``)."""
         append_metric(self.local_directory / METRICS_FILE, name, value, timestep)
+
+    def log_histogram(self, name: str, values: Any, timestep: int) -> None:
+        """Append the histogram of ``values`` (counts and edges) as one line to ``metrics.jsonl``."""
+        append_histogram(self.local_directory / METRICS_FILE, name, values, timestep)
 
     def save_checkpoint(self, agent: ShareableAgent, timestep: int) -> None:
         """Save a resumable checkpoint to ``<local_directory>/checkpoints/<model_name>-step-<timestep>.zip``."""
