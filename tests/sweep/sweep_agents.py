@@ -2,8 +2,10 @@
 
 ``NoisyExpertAgent`` acts like a scripted CartPole expert, except that it takes a random action
 with probability ``noise``, which halves every ``halving`` training steps: its returns climb as it
-trains, like a learner's. ``fail_after`` raises during training (a trial that crashes) and
-``interrupt_file`` sends SIGINT to the sweep's driver once (a user pressing Ctrl-C).
+trains, like a learner's. ``fail_after`` (steps) and ``fail_for_seed`` make training raise (a
+trial that crashes); ``interrupt_file`` + ``interrupt_seed`` make the trial of that seed send
+SIGINT to the sweep's driver (``driver_pid``) once (a user pressing Ctrl-C). The saved agent
+records the Ray node it trained on.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ class NoisyExpertAgent(RLAgent):
         parameters = {"noise": 0.9, "halving": 500, **(algorithm_parameters or {})}
         super().__init__(algorithm_class=None, algorithm_parameters=parameters)
         self.trained_steps = 0
+        self.node = ""
         self.rng = np.random.default_rng(parameters.get("seed"))
 
     @property
@@ -40,13 +43,18 @@ class NoisyExpertAgent(RLAgent):
         parameters = self.algorithm_parameters
         if "fail_after" in parameters and self.trained_steps + total_timesteps > parameters["fail_after"]:
             raise RuntimeError(f"diverged on purpose after {parameters['fail_after']} steps")
+        if parameters.get("fail_for_seed") == parameters.get("seed"):
+            raise RuntimeError(f"diverged on purpose with seed {parameters['seed']}")
         marker = parameters.get("interrupt_file")
-        if marker and not Path(marker).exists():
+        if marker and parameters.get("interrupt_seed") == parameters.get("seed") and not Path(marker).exists():
             Path(marker).write_text("interrupted once", encoding="utf-8")
             os.kill(int(parameters["driver_pid"]), signal.SIGINT)
             time.sleep(30)  # Ray Tune stops this trial long before
         time.sleep(total_timesteps * float(parameters.get("seconds_per_step", 0.0)))
         self.trained_steps += total_timesteps
+        import ray
+
+        self.node = ray.get_runtime_context().get_node_id() if ray.is_initialized() else ""
 
     def choose_action(self, observation: Any, deterministic: bool = False) -> np.ndarray:
         return self.choose_actions(np.asarray(observation)[None], deterministic)[0]
@@ -58,7 +66,7 @@ class NoisyExpertAgent(RLAgent):
         return np.where(self.rng.random(len(observations)) < self.noise, random, expert)
 
     def save_to_file(self, file_path: str | os.PathLike[str]) -> list[Path]:
-        state = {"parameters": self.algorithm_parameters, "trained_steps": self.trained_steps}
+        state = {"parameters": self.algorithm_parameters, "trained_steps": self.trained_steps, "node": self.node}
         return [atomic_write_text(file_path, json.dumps(state))]
 
     def load_from_file(
@@ -67,3 +75,4 @@ class NoisyExpertAgent(RLAgent):
         state = json.loads(Path(file_path).read_text(encoding="utf-8"))
         self.algorithm_parameters = {**state["parameters"], **(algorithm_parameters or {})}
         self.trained_steps = int(state["trained_steps"])
+        self.node = state["node"]
