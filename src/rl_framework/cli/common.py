@@ -6,7 +6,8 @@ module level; everything heavier is imported inside the functions.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -168,10 +169,21 @@ def share(
         stages.finish(complete=False)
         raise
     stages.finish()
-    close: Callable[[], None] | None = getattr(connector, "close", None)
-    if close is not None:
-        close()
     return where
+
+
+@contextlib.contextmanager
+def opened(connector: Connector) -> Iterator[Connector]:
+    """Close a connector that holds a session (ClearML's task) when the command is done with it.
+
+    Results must be printed inside the block: ClearML takes over standard output until its task closes.
+    """
+    try:
+        yield connector
+    finally:
+        close: Callable[[], None] | None = getattr(connector, "close", None)
+        if close is not None:
+            close()
 
 
 def echo(message: str) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from rl_framework.cli.common import REGISTRY_OPTION_HELP, echo, environment_of, load_source, share
+from rl_framework.cli.common import REGISTRY_OPTION_HELP, echo, environment_of, load_source, opened, share
 from rl_framework.cli.options import common_options
 
 CONNECTOR_TYPES = ("local", "huggingface", "clearml")
@@ -59,5 +59,6 @@ def command(
     connector = build_connector(
         ConnectorSettings(target, settings), source.agent.algorithm_name, factory.env_id, episodes or 10
     )
-    where = share(source.agent, connector, factory, source.metrics_file, video=not no_video)
-    echo(f"Shared {source.label}: {where}")
+    with opened(connector):
+        where = share(source.agent, connector, factory, source.metrics_file, video=not no_video)
+        echo(f"Shared {source.label}: {where}")

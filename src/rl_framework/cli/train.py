@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from rl_framework.cli.common import echo, progress, share, summary
+from rl_framework.cli.common import echo, opened, progress, share, summary
 from rl_framework.cli.options import common_options, parse_overrides
 
 if TYPE_CHECKING:
@@ -99,8 +99,9 @@ def execute(experiment: ExperimentConfig, output: str | None, runs_dir: str) -> 
     echo(f"{experiment.env}: {summary(metadata['evaluation']['episode_returns'])}")
     echo(f"Saved the agent, its metrics and learning curve in {folder.path}")
     if connector is not None:
-        where = share(agent, connector, factory, folder.metrics_file)
-        echo(f"Shared the agent: {where}")
+        with opened(connector):
+            where = share(agent, connector, factory, folder.metrics_file)
+            echo(f"Shared the agent: {where}")
 
 
 @click.command()
