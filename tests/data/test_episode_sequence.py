@@ -310,6 +310,18 @@ def test_check_compatible(numbered: list) -> None:
         EpisodeSequence.from_trajectories(floats).check_compatible(gym.spaces.Box(-1, 1, (3,)), gym.spaces.Discrete(2))
 
 
+def test_check_compatible_refuses_actions_another_environment_took(numbered: list) -> None:
+    sequence = EpisodeSequence.from_trajectories(numbered)  # observations (3,), integer actions
+    largest = max(int(t.acts.max()) for t in numbered)
+    sequence.check_compatible(gym.spaces.Box(-np.inf, np.inf, (3,)), gym.spaces.Discrete(largest + 1))
+    with pytest.raises(
+        ValueError, match=rf"action {largest}, which the environment's action space Discrete\({largest}\) "
+    ):
+        sequence.check_compatible(gym.spaces.Box(-np.inf, np.inf, (3,)), gym.spaces.Discrete(largest))
+    with pytest.raises(ValueError, match="cannot take .*recorded in another environment"):
+        sequence.check_compatible(gym.spaces.Box(-np.inf, np.inf, (3,)), gym.spaces.Discrete(largest + 1, start=1))
+
+
 # -- bad input -----------------------------------------------------------------------------------
 def test_missing_path(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="nowhere"):

@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 import gymnasium as gym
+import numpy as np
 import pytest
 from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.vec_env import DummyVecEnv
 
 from rl_framework.environment.vectorize import (
+    EnvironmentProcessError,
+    FiniteCheckVecEnv,
+    NamedSubprocVecEnv,
+    PicklableHook,
     build_vec_env,
     check_spaces_match,
     close_training_environments,
+    describe_entries,
     to_factories,
 )
+from rl_framework.util.finite import NonFiniteError
 
 
 class OpaqueWrapper(gym.Wrapper):
@@ -122,3 +129,73 @@ def test_training_closes_what_it_made_but_not_the_users_envs():
     made = build_vec_env(lambda: _CloseCounting(gym.make("CartPole-v1")), n_envs=2)
     close_training_environments(made, "factory")
     assert _CloseCounting.closed == 3
+
+
+# -- fault guards ------------------------------------------------------------------------------
+class _Poisoned(gym.Wrapper):
+    """Returns a NaN reward or observation at its ``at``-th step."""
+
+    def __init__(self, env: gym.Env, what: str, at: int) -> None:
+        super().__init__(env)
+        self.what, self.at, self.steps = what, at, 0
+
+    def step(self, action):
+        observation, reward, terminated, truncated, info = self.env.step(action)
+        self.steps += 1
+        if self.steps == self.at:
+            if self.what == "reward":
+                reward = float("nan")
+            else:
+                observation = np.full_like(observation, np.inf)
+        return observation, reward, terminated, truncated, info
+
+
+@pytest.mark.parametrize("what", ["reward", "observation"])
+def test_finite_check_names_the_environment_copy_and_step(what):
+    vec_env = FiniteCheckVecEnv(
+        DummyVecEnv([lambda: gym.make("CartPole-v1"), lambda: _Poisoned(gym.make("CartPole-v1"), what, 3)]),
+        first_step=100,
+    )
+    vec_env.reset()
+    for _ in range(2):
+        vec_env.step(np.zeros(2, dtype=np.int64))
+    with pytest.raises(
+        NonFiniteError, match=rf"at step 106: the training environment 'CartPole-v1' \(copy 1\) returned an? {what}"
+    ):
+        vec_env.step(np.zeros(2, dtype=np.int64))
+
+
+def test_finite_check_refuses_nan_actions_before_the_environment_sees_them():
+    vec_env = FiniteCheckVecEnv(DummyVecEnv([lambda: gym.make("Pendulum-v1")]))
+    vec_env.reset()
+    with pytest.raises(NonFiniteError, match="the policy produced a NaN/inf action.*Lower the learning rate"):
+        vec_env.step(np.array([[np.nan]], dtype=np.float32))
+
+
+class _CrashOnReset(gym.Wrapper):
+    def reset(self, **kwargs):
+        raise RuntimeError("the environment broke")
+
+
+def _crash_on_reset() -> gym.Env:
+    return _CrashOnReset(gym.make("CartPole-v1"))
+
+
+def test_crashed_subprocess_names_the_environment_and_the_dummy_fix():
+    vec_env = NamedSubprocVecEnv([_crash_on_reset], describe_entries(_crash_on_reset, 1), start_method="fork")
+    with pytest.raises(
+        EnvironmentProcessError,
+        match=r"'_crash_on_reset' \(copy 0\) failed in its subprocess during reset\(\).*vectorization=\"dummy\"",
+    ):
+        vec_env.reset()
+    vec_env.close()  # a dead worker does not make close() fail
+    assert vec_env.closed
+
+
+def test_the_training_wrapper_hook_pickles_without_its_agent(trained_ppo_agent):
+    import pickle
+
+    hook = PicklableHook(trained_ppo_agent._wrap_training_environment)
+    copy = pickle.loads(pickle.dumps(hook))  # the trained model (with weak references) is not pickled
+    env = gym.make("CartPole-v1")
+    assert copy(env) is env

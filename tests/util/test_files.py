@@ -11,6 +11,7 @@ from rl_framework.util.files import (
     atomic_write_bytes,
     atomic_write_text,
     atomic_write_with,
+    remove_stale_temporaries,
     require_existing_file,
 )
 
@@ -87,3 +88,48 @@ def test_require_existing_file(tmp_path):
         require_existing_file(tmp_path / "gone.zip", "agent file")
     with pytest.raises(FileNotFoundError, match="No file at"):
         require_existing_file(tmp_path)  # a folder is not a file
+
+
+def test_read_only_target_is_refused_and_kept(tmp_path):
+    target = tmp_path / "protected.zip"
+    target.write_bytes(b"keep me")
+    target.chmod(0o444)
+    with pytest.raises(
+        PermissionError, match=r"Refusing to replace '.*protected\.zip': the file is read-only.*chmod u\+w"
+    ):
+        atomic_write_bytes(target, b"new")
+    assert target.read_bytes() == b"keep me" and names(tmp_path) == ["protected.zip"]
+
+
+def test_folder_target_is_refused_before_writing(tmp_path):
+    (tmp_path / "agent.zip").mkdir()
+    with pytest.raises(IsADirectoryError, match=r"Cannot save to '.*agent\.zip': it is a folder"):
+        atomic_write_bytes(tmp_path / "agent.zip", b"data")
+    assert names(tmp_path) == ["agent.zip"]
+
+
+def test_temporaries_of_a_killed_writer_are_removed_on_the_next_write(tmp_path):
+    import os
+
+    stale_file = tmp_path / ".agent.zip.abc123.tmp"
+    stale_folder = tmp_path / ".agent.zip.def456.tmp"
+    stale_file.write_bytes(b"half of a save")
+    stale_folder.mkdir()
+    (stale_folder / "part").write_bytes(b"x")
+    other = tmp_path / ".other.zip.abc123.tmp"  # another target's: not touched
+    other.write_bytes(b"x")
+    for path in (stale_file, stale_folder, other):
+        os.utime(path, (1, 1))  # long ago: its writer is gone
+    atomic_write_bytes(tmp_path / "agent.zip", b"complete")
+    assert names(tmp_path) == [".other.zip.abc123.tmp", "agent.zip"]
+
+
+def test_a_live_writers_temporary_is_left_alone(tmp_path):
+    import os
+
+    with atomic_path(tmp_path / "agent.zip") as live:
+        live.write_bytes(b"in progress")
+        os.utime(live, (1, 1))  # old, but its writer (this block) still holds the lock
+        assert remove_stale_temporaries(tmp_path / "agent.zip") == []
+        assert live.exists()
+    assert names(tmp_path) == ["agent.zip"]

@@ -20,7 +20,7 @@ from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv,
 from stable_baselines3.common.vec_env.base_vec_env import VecEnvObs, VecEnvStepReturn
 
 from rl_framework.environment.copies import as_env, copy_factories, is_wrapped_with
-from rl_framework.environment.multi_agent import multi_agent_training_env
+from rl_framework.environment.multi_agent import ParallelEnvMade, from_first_product, multi_agent_training_env
 from rl_framework.util.checks import positive_int
 from rl_framework.util.finite import NonFiniteError
 
@@ -93,7 +93,10 @@ def build_vec_env(
         return multi_agent
     factories = to_factories(training_environments, n_envs, wrapper)
     if vectorization == "dummy":
-        vec_env: VecEnv = DummyVecEnv(factories)
+        try:
+            vec_env: VecEnv = DummyVecEnv(factories)
+        except ParallelEnvMade as made:  # a factory of PettingZoo envs: its first product is copy 0 (multi_agent.py)
+            return from_first_product(made, training_environments, n_envs)
     else:
         vec_env = NamedSubprocVecEnv(factories, describe_entries(training_environments, len(factories)))
     try:
@@ -221,13 +224,14 @@ class NamedSubprocVecEnv(SubprocVecEnv):
 
     :param env_fns: one factory per environment.
     :param names: a readable name per environment (e.g. its env id).
+    :param start_method: the multiprocessing start method (SB3's default when ``None``).
     """
 
-    def __init__(self, env_fns: list[Callable[[], gym.Env]], names: list[str]) -> None:
+    def __init__(self, env_fns: list[Callable[[], gym.Env]], names: list[str], start_method: str | None = None) -> None:
         self.names = names
         self.remotes, self.processes = (), []  # so that a failure while starting can be explained
         with self._explained("while starting"):
-            super().__init__(env_fns)
+            super().__init__(env_fns, start_method)
 
     @contextlib.contextmanager
     def _explained(self, during: str) -> Iterator[None]:
@@ -235,7 +239,7 @@ class NamedSubprocVecEnv(SubprocVecEnv):
             yield
         except (EOFError, ConnectionError) as error:  # BrokenPipeError and ConnectionResetError included
             self.waiting = False
-            failed = [index for index in self._dead_workers()] or list(range(len(self.names)))
+            failed = self._dead_workers() or list(range(len(self.names)))
             which = ", ".join(f"{self.names[index]} (copy {index})" for index in failed)
             raise EnvironmentProcessError(
                 f"The training environment {which} failed in its subprocess {during}: the process ended "

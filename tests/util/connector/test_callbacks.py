@@ -90,3 +90,17 @@ def test_output_format_forwards_numbers_only(tmp_path):
     logger.record("text", "ignored")
     logger.dump(step=7)
     assert sorted(connector.values) == [("rollout/count", 3.0, 7), ("train/loss", 0.5, 7)]
+
+
+def test_a_plain_function_is_accepted_as_callback_and_can_stop_training(tiny_ppo_parameters):
+    calls = []
+
+    def stop_after_ten_steps(local_variables: dict, global_variables: dict) -> bool:
+        calls.append(local_variables["self"].num_timesteps)
+        return len(calls) < 10
+
+    agent = StableBaselinesAgent("PPO", tiny_ppo_parameters)
+    agent.train("CartPole-v1", total_timesteps=256, callback=stop_after_ten_steps, progress_bar=False)
+    assert len(calls) == 10 and agent.model is not None and agent.model.num_timesteps == 10
+    agent.train("CartPole-v1", total_timesteps=32, callback=[lambda _locals, _globals: True], progress_bar=False)
+    assert agent.model.num_timesteps == 42

@@ -149,7 +149,7 @@ def test_bad_agent_names_are_rejected(name) -> None:
 
 @pytest.mark.parametrize("version", [0, -1, "v2", "newest", True, 1.0])
 def test_bad_versions_are_rejected(version) -> None:
-    with pytest.raises(ValueError, match="version must be a positive int \(or 'latest'\)"):
+    with pytest.raises(ValueError, match=r"version must be a positive int \(or 'latest'\)"):
         LocalDownloadConfig("a", version)
 
 
@@ -164,3 +164,107 @@ def test_bad_connector_arguments_are_rejected(tmp_path) -> None:
         LocalConnector(registry_path=tmp_path).upload(None)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="no download_config"):
         LocalConnector(registry_path=tmp_path).download()
+
+
+# -- faults: names, tampered versions, staged runs ---------------------------------------------
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("metadata.json", "collides with another file"),
+        ("replay.zip", "collides with another file"),
+        ("checkpoints", "collides with another file"),
+        ("..", "plain file name"),
+        (".", "plain file name"),
+        ("sub/agent.zip", "plain file name"),
+        (".hidden.zip", "plain file name"),
+        (" agent.zip", "without surrounding spaces"),
+    ],
+)
+def test_agent_file_names_that_would_clash_or_escape_are_refused(name: str, message: str) -> None:
+    with pytest.raises(ValueError, match=rf"agent_file_name .*{message}.*'agent.zip'"):
+        LocalUploadConfig(agent_name="a", agent_file_name=name)
+
+
+def uploaded(agent, registry: Path, recording_environment=None) -> Path:
+    connector = LocalConnector(
+        LocalUploadConfig(agent_name="v", n_eval_episodes=2, video_length=5), registry_path=registry
+    )
+    return Path(agent.upload(connector, video_recording_environment=recording_environment))
+
+
+def rewrite_metadata(version: Path, **changes) -> None:
+    metadata = json.loads((version / "metadata.json").read_text())
+    (version / "metadata.json").write_text(json.dumps({**metadata, **changes}))
+
+
+@pytest.mark.parametrize("agent_file", ["../../outside.zip", "/etc/hostname", "metadata.json"])
+def test_metadata_naming_a_file_outside_the_version_returns_nothing(trained_ppo_agent, tmp_path, agent_file) -> None:
+    version = uploaded(trained_ppo_agent, tmp_path)
+    (tmp_path / "outside.zip").write_bytes(b"not in the registry")
+    rewrite_metadata(version, agent_file=agent_file)
+    with pytest.raises(ValueError, match=r"names the agent file .*not a file inside the version folder.*versions: 1"):
+        download(tmp_path, "v")
+
+
+def test_missing_or_corrupt_metadata_is_a_clear_error(trained_ppo_agent, tmp_path) -> None:
+    version = uploaded(trained_ppo_agent, tmp_path)
+    (version / "metadata.json").write_text("{not json")
+    with pytest.raises(ValueError, match=r"metadata.json' is corrupt \(not JSON"):
+        download(tmp_path, "v")
+    (version / "metadata.json").write_text("[]")
+    with pytest.raises(ValueError, match="names no agent file"):
+        download(tmp_path, "v")
+    (version / "metadata.json").unlink()
+    with pytest.raises(ValueError, match="has no metadata.json: the version is incomplete"):
+        download(tmp_path, "v")
+
+
+def test_every_file_of_a_version_is_verified(trained_ppo_agent, tmp_path, recording_environment) -> None:
+    version = uploaded(trained_ppo_agent, tmp_path, recording_environment)
+    assert set(json.loads((version / "metadata.json").read_text())["other_files"]) == {"replay.mp4"}
+    with (version / "replay.mp4").open("ab") as handle:
+        handle.write(b"x")
+    with pytest.raises(ValueError, match=r"replay.mp4' is corrupt or was modified"):
+        download(tmp_path, "v")
+
+
+def test_a_companion_added_after_the_upload_is_refused(trained_ppo_agent, tmp_path) -> None:
+    version = uploaded(trained_ppo_agent, tmp_path)
+    (version / "agent.vecnormalize.pkl").write_bytes(b"planted")
+    with pytest.raises(ValueError, match=r"agent.vecnormalize.pkl' lies beside the agent file but is not recorded"):
+        download(tmp_path, "v")
+
+
+def test_staged_runs_are_listed_and_discarded_by_status(tmp_path) -> None:
+    connector = LocalConnector(LocalUploadConfig(agent_name="s"), registry_path=tmp_path)
+    connector.log_value("episode/return", 1.0, 1)
+    (run,) = connector.staged_runs()
+    assert run["status"] == "running"  # this process owns it
+    abandoned = tmp_path / ".staging" / "run-crashed"
+    abandoned.mkdir()
+    (abandoned / ".run.json").write_text(json.dumps({"pid": 2**22 + 12345, "host": "elsewhere"}))
+    statuses = {entry["path"].name: entry["status"] for entry in connector.staged_runs()}
+    assert statuses == {run["path"].name: "running", "run-crashed": "abandoned"}
+    assert connector.discard_staged_runs() == [abandoned]
+    assert [entry["path"] for entry in connector.staged_runs()] == [run["path"]]
+
+
+def test_a_failed_first_upload_leaves_no_empty_run_folder(trained_ppo_agent, tmp_path) -> None:
+    connector = LocalConnector(LocalUploadConfig(agent_name="f"), registry_path=tmp_path)
+    with pytest.raises(TypeError, match="gymnasium env or an env id"):
+        trained_ppo_agent.upload(connector, video_recording_environment=42)
+    assert list((tmp_path / ".staging").iterdir()) == []
+
+
+def test_non_finite_agent_is_not_uploaded_unless_forced(tiny_ppo_parameters, tmp_path) -> None:
+    import torch
+
+    agent = StableBaselinesAgent("PPO", tiny_ppo_parameters)
+    agent.train("CartPole-v1", total_timesteps=32, progress_bar=False)
+    with torch.no_grad():
+        next(agent.model.policy.parameters()).fill_(float("inf"))
+    connector = LocalConnector(LocalUploadConfig(agent_name="nan"), registry_path=tmp_path)
+    with pytest.raises(ValueError, match="Refusing to upload the agent: its model holds NaN or infinite.*force=True"):
+        agent.upload(connector)
+    assert connector.list_versions("nan") == [] and not (tmp_path / ".staging").exists()
+    assert Path(agent.upload(connector, force=True)).name == "v1"

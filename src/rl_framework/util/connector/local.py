@@ -26,14 +26,11 @@ status (``running``, ``interrupted``, or ``abandoned`` when the owner process is
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import re
 import shutil
-import socket
 import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -48,15 +45,14 @@ from rl_framework.util.connector.base import (
     save_agent_checkpoint,
     truncate_metrics,
 )
-from rl_framework.util.connector.bundle import (
-    METADATA_FILE,
-    UploadOptions,
-    bundle_agent,
-    check_agent_file_name,
-    sha256_of,
-    visible_files,
+from rl_framework.util.connector.bundle import UploadOptions, bundle_agent
+from rl_framework.util.connector.local_files import (
+    RUN_FILE,
+    RUN_NAME,
+    run_status,
+    verify_version,
+    write_run_status,
 )
-from rl_framework.util.files import atomic_write_text
 from rl_framework.util.finite import check_finite_agent
 
 if TYPE_CHECKING:
@@ -68,8 +64,6 @@ logger = logging.getLogger(__name__)
 
 CHECKPOINT_FOLDER = "checkpoints"
 STAGING_FOLDER = ".staging"
-#: Hidden status file of a staged run (owner process; "interrupted" after a Ctrl-C).
-RUN_FILE = ".run.json"
 _AGENT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 _VERSION_FOLDER = re.compile(r"v([1-9][0-9]*)")
 
@@ -212,9 +206,7 @@ class LocalConnector(Connector):
         except Exception as error:  # let the KeyboardInterrupt through; say what is missing
             logger.warning("Could not save a final checkpoint after the interrupt: %s", error)
             checkpoint = None  # type: ignore[assignment]
-        self._write_run_status(
-            run, status="interrupted", timestep=int(timestep), checkpoint=checkpoint and checkpoint.name
-        )
+        write_run_status(run, status="interrupted", timestep=int(timestep), checkpoint=checkpoint and checkpoint.name)
         logger.warning(
             "Training was interrupted at step %d. The run is kept in '%s' (metrics.jsonl%s), marked interrupted. "
             "Continue it with StableBaselinesAgent.resume('%s', connector=connector) and upload, or delete it "
@@ -240,11 +232,11 @@ class LocalConnector(Connector):
         """
         run = self.root / STAGING_FOLDER / str(state.get("run", ""))
         same_registry = state.get("registry") == str(self.root.resolve())
-        if not (same_registry and _RUN_NAME.fullmatch(run.name) and run.is_dir()):
+        if not (same_registry and RUN_NAME.fullmatch(run.name) and run.is_dir()):
             return False
         truncate_metrics(run / METRICS_FILE, timestep)
         self._staging = run
-        self._write_run_status(run, status="running")
+        write_run_status(run, status="running")
         return True
 
     def staged_runs(self) -> list[dict[str, Any]]:
@@ -257,8 +249,8 @@ class LocalConnector(Connector):
         folder = self.root / STAGING_FOLDER
         runs = []
         for run in sorted(folder.iterdir()) if folder.is_dir() else []:
-            if run.is_dir() and _RUN_NAME.fullmatch(run.name):
-                runs.append({"path": run, **_run_status(run)})
+            if run.is_dir() and RUN_NAME.fullmatch(run.name):
+                runs.append({"path": run, **run_status(run)})
         return runs
 
     def discard_staged_runs(self, statuses: tuple[str, ...] = ("interrupted", "abandoned")) -> list[Path]:
@@ -282,12 +274,8 @@ class LocalConnector(Connector):
             parent = self.root / STAGING_FOLDER
             parent.mkdir(parents=True, exist_ok=True)
             self._staging = Path(tempfile.mkdtemp(prefix="run-", dir=parent))
-            self._write_run_status(self._staging, status="running")
+            write_run_status(self._staging, status="running")
         return self._staging
-
-    def _write_run_status(self, run: Path, **fields: Any) -> None:
-        owner = {"pid": os.getpid(), "host": socket.gethostname(), "updated": time.time()}
-        atomic_write_text(run / RUN_FILE, json.dumps({**owner, **fields}))
 
     # -- sharing --------------------------------------------------------------------------
     def upload(
@@ -370,96 +358,3 @@ class LocalConnector(Connector):
         folder = self.version_path(self.download_config.agent_name, self.download_config.version)
         versions = ", ".join(map(str, self.list_versions(self.download_config.agent_name)))
         return verify_version(folder, f"Upload the agent again or download another version (versions: {versions}).")
-
-
-_RUN_NAME = re.compile(r"run-[A-Za-z0-9_]+")
-
-
-def _run_status(run: Path) -> dict[str, Any]:
-    """The status of a staged run from its ``.run.json``: running / interrupted / abandoned."""
-    try:
-        recorded = json.loads((run / RUN_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        recorded = {}
-    created = run.stat().st_mtime
-    if recorded.get("status") == "interrupted":
-        return {"status": "interrupted", "created": created, **{k: recorded.get(k) for k in ("timestep", "checkpoint")}}
-    alive = recorded.get("host") == socket.gethostname() and _process_alive(recorded.get("pid"))
-    return {"status": "running" if alive else "abandoned", "created": created}
-
-
-def _process_alive(pid: Any) -> bool:
-    if not isinstance(pid, int) or pid <= 0:
-        return False
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)  # signal 0: only asks whether the process exists
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # exists, but belongs to someone else
-    return True
-
-
-def verify_version(folder: Path, fix: str) -> Path:
-    """Check a version folder against its ``metadata.json``; return its agent file.
-
-    Every file recorded in the metadata must be a plain path inside ``folder`` and match its
-    sha256; files beside the agent file that share its stem (companions, read automatically when
-    loading) must be recorded too.
-
-    :param folder: the version folder.
-    :param fix: what to do about a failed check, appended to the messages.
-    :return: the agent file.
-    :raises ValueError: naming the problem and ``fix``.
-    """
-    metadata_file = folder / METADATA_FILE
-    if not metadata_file.is_file():
-        raise ValueError(
-            f"'{folder}' has no {METADATA_FILE}: the version is incomplete or was not written by LocalConnector. {fix}"
-        )
-    try:
-        metadata = json.loads(metadata_file.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise ValueError(f"'{metadata_file}' is corrupt (not JSON: {error}). {fix}") from None
-    agent_name = metadata.get("agent_file") if isinstance(metadata, dict) else None
-    if not isinstance(agent_name, str):
-        raise ValueError(f"'{metadata_file}' names no agent file (no \"agent_file\" entry): it is corrupt. {fix}")
-    try:
-        check_agent_file_name(agent_name, reserved=(METADATA_FILE,))
-    except ValueError:
-        raise ValueError(
-            f"'{metadata_file}' names the agent file {agent_name!r}, which is not a file inside the version folder: "
-            f"the metadata was corrupted or tampered with, so nothing is returned. {fix}"
-        ) from None
-    files = metadata.get("files") or {agent_name: metadata.get("sha256")}
-    other_files = metadata.get("other_files") or {}
-    if not isinstance(files, dict) or not isinstance(other_files, dict) or agent_name not in files:
-        raise ValueError(f"'{metadata_file}' does not record the sha256 of the agent file {agent_name!r}. {fix}")
-    root = folder.resolve()
-    for name, expected in {**other_files, **files}.items():
-        path = (folder / str(name)).resolve()
-        if (
-            not isinstance(name, str)
-            or Path(name).is_absolute()
-            or ".." in Path(name).parts
-            or not path.is_relative_to(root)
-        ):
-            raise ValueError(f"'{metadata_file}' records {name!r}, a path outside the version folder. {fix}")
-        if not path.is_file():
-            raise ValueError(f"The file '{folder / name}' recorded in '{metadata_file}' is missing. {fix}")
-        actual = sha256_of(path)
-        if actual != expected:
-            raise ValueError(
-                f"The file '{folder / name}' is corrupt or was modified: its sha256 is {actual}, metadata.json records "
-                f"{expected}. {fix}"
-            )
-    stem = agent_name.rsplit(".", 1)[0]
-    unrecorded = [name for name in visible_files(folder) if name.startswith(f"{stem}.") and name not in files]
-    if unrecorded:
-        raise ValueError(
-            f"'{folder / unrecorded[0]}' lies beside the agent file but is not recorded in '{metadata_file}': it was "
-            f"added after the upload and would be loaded with the agent. Remove it. {fix}"
-        )
-    return folder / agent_name
