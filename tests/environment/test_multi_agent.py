@@ -21,6 +21,7 @@ from rl_framework.agent import BaseAgent, ImitationAgent, StableBaselinesAgent  
 from rl_framework.data import EpisodeSequence  # noqa: E402
 from rl_framework.environment.multi_agent import MultiAgentVecEnv, multi_agent_vec_env  # noqa: E402
 from rl_framework.environment.multi_agent_episodes import agent_episodes  # noqa: E402
+from rl_framework.environment.vectorize import build_vec_env, close_training_environments  # noqa: E402
 from rl_framework.util.video import record_video  # noqa: E402
 
 TINY_PPO = {"n_steps": 16, "batch_size": 32, "n_epochs": 1, "seed": 0, "device": "cpu"}
@@ -152,40 +153,39 @@ def test_truncation_is_marked_for_bootstrapping() -> None:
     assert [info["episode"]["l"] for info in infos] == [1, 1, 1]
 
 
-def test_seed_reaches_each_copy_and_factory_copies_are_closed() -> None:
+def test_a_factory_is_called_once_per_copy_seeds_reach_each_copy_and_copies_are_closed() -> None:
     made: list[RaceEnv] = []
 
     def factory() -> RaceEnv:
         made.append(RaceEnv())
         return made[-1]
 
-    vec_env = multi_agent_vec_env(factory, n_copies=2)
-    assert vec_env is not None and vec_env.num_envs == 6 and len(made) == 2
+    vec_env = build_vec_env(factory, n_envs=2)
+    assert isinstance(vec_env, MultiAgentVecEnv) and vec_env.num_envs == 6
+    assert len(made) == 2  # recognised on its first call: no extra call to find out what it makes
     vec_env.seed(10)
     vec_env.reset()
     assert [env.reset_seeds for env in made] == [[10], [13]]  # copy k: seed + its first slot
-    vec_env.close()
+    close_training_environments(vec_env, factory)
     assert all(env.closed for env in made)
 
 
 def test_single_agent_input_is_left_to_the_normal_path() -> None:
-    class Closing(gym.Wrapper):
-        closed = False
-
-        def close(self) -> None:
-            self.closed = True
-            super().close()
-
-    made: list[Closing] = []
+    calls: list[int] = []
 
     def cartpole() -> gym.Env:
-        made.append(Closing(gym.make("CartPole-v1")))
-        return made[-1]
+        calls.append(1)
+        return gym.make("CartPole-v1")
 
-    assert multi_agent_vec_env(cartpole) is None
+    assert multi_agent_vec_env(cartpole) is None and not calls  # factories are never called to look
     assert multi_agent_vec_env("CartPole-v1") is None
     assert multi_agent_vec_env([gym.make("CartPole-v1")]) is None
-    assert len(made) == 1 and made[0].closed  # the probe's product was closed again
+    assert build_vec_env(cartpole, n_envs=2).num_envs == 2 and len(calls) == 2
+
+
+def test_a_factory_of_parallel_envs_is_refused_where_gymnasium_envs_are_needed() -> None:
+    with pytest.raises(TypeError, match="made a PettingZoo ParallelEnv .*accepted by train"):
+        EpisodeSequence.from_agent(Forward(), RaceEnv, n_episodes=1)
 
 
 def test_ppo_trains_on_a_factory_of_mpe_envs_with_seed_and_episode_statistics() -> None:
@@ -258,12 +258,18 @@ def test_copies_of_an_instance_and_subprocesses_are_refused() -> None:
     agent = StableBaselinesAgent("PPO", TINY_PPO)
     with pytest.raises(ValueError, match="copies of a ParallelEnv instance. Pass a factory"):
         agent.train(RaceEnv(), n_envs=2, total_timesteps=16, progress_bar=False)
-    made: list[RaceEnv] = []
+    env = RaceEnv()
     with pytest.raises(ValueError, match="vectorization='dummy'"):
-        agent.train(lambda: made.append(RaceEnv()) or made[-1], vectorization="subprocess", total_timesteps=16)
-    assert made and all(env.closed for env in made)
+        agent.train(env, vectorization="subprocess", total_timesteps=16)
+    assert not env.closed
 
 
 def test_a_list_mixing_parallel_envs_with_other_things_is_refused() -> None:
     with pytest.raises(TypeError, match="only PettingZoo ParallelEnvs or factories of them"):
         multi_agent_vec_env([RaceEnv(), lambda: gym.make("CartPole-v1")])
+
+
+def test_agent_episodes_takes_a_factory_and_refuses_gymnasium_envs() -> None:
+    assert len(EpisodeSequence.from_generator(agent_episodes(Forward(), RaceEnv, n_episodes=3))) == 3
+    with pytest.raises(TypeError, match=r"records PettingZoo ParallelEnvs.*EpisodeSequence.from_agent"):
+        next(agent_episodes(Forward(), lambda: gym.make("CartPole-v1"), n_episodes=1))

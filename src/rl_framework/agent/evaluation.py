@@ -10,6 +10,7 @@ a masked policy gets each copy's action masks, exactly as in SB3's own stateful 
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -22,7 +23,12 @@ from tqdm.auto import tqdm
 
 from rl_framework.agent.acting import ActingSession, EnvSlot, act_in, vec_action_masks
 from rl_framework.environment.copies import environment_copies, is_wrapped_with
-from rl_framework.environment.multi_agent import multi_agent_evaluation_env
+from rl_framework.environment.multi_agent import (
+    ParallelEnvMade,
+    evaluation_copies,
+    from_first_product,
+    multi_agent_vec_env,
+)
 from rl_framework.environment.native_vector import native_vector_episodes
 from rl_framework.util.checks import positive_int
 from rl_framework.util.threads import resolve_torch_threads, torch_threads
@@ -112,12 +118,10 @@ def evaluate_agent(
     n_episodes = positive_int(n_eval_episodes, "n_eval_episodes")
     max_parallel_environments = positive_int(max_parallel_environments, "max_parallel_environments")
     seed_per_episode = episode_seeds(seeds, n_episodes)
-    multi_agent = multi_agent_evaluation_env(environment, n_episodes, max_parallel_environments)
+    multi_agent = multi_agent_vec_env(environment)
     if multi_agent is not None:  # a PettingZoo ParallelEnv: one slot per agent, each agent's episodes count
-        try:
+        with contextlib.closing(multi_agent):  # closes only the copies made from factories
             return evaluate_agent(start_acting, multi_agent, n_episodes, seeds, deterministic, progress_bar)
-        finally:
-            multi_agent.close()  # closes only the copies made from factories
     if isinstance(environment, VecEnv) and not (seeds is None or isinstance(seeds, (int, np.integer))):
         raise ValueError(
             "A VecEnv resets itself between episodes, so it cannot take one seed per episode. Pass seeds as a "
@@ -136,8 +140,17 @@ def evaluate_agent(
         )
         if native is not None:
             return EvaluationResult(*native)
-        with environment_copies(environment, n_copies) as envs:
-            return _evaluate_env_list(start_acting, envs, seed_per_episode, deterministic, bar)
+        try:
+            with environment_copies(environment, n_copies) as envs:
+                return _evaluate_env_list(start_acting, envs, seed_per_episode, deterministic, bar)
+        except ParallelEnvMade as made:  # a factory of PettingZoo envs: copies until each agent has ~1 episode
+            if not (seeds is None or isinstance(seeds, (int, np.integer))):
+                made.env.close()
+                raise ValueError("A PettingZoo env runs its agents' episodes at once: pass seeds as an int.") from None
+            copies = evaluation_copies(n_episodes, len(made.env.possible_agents), max_parallel_environments)
+            multi_agent = from_first_product(made, environment, copies)
+        with contextlib.closing(multi_agent):
+            return _evaluate_vec_env(start_acting, multi_agent, n_episodes, seed_per_episode[0], deterministic, bar)
 
 
 class _EnvRunner(EnvSlot):

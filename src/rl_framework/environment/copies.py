@@ -8,6 +8,8 @@ from typing import Any
 
 import gymnasium as gym
 
+from rl_framework.environment.multi_agent import ParallelEnvMade, is_parallel_env
+
 
 def is_wrapped_with(env: gym.Env, wrapper_class: type) -> bool:
     """Return whether ``wrapper_class`` appears anywhere in ``env``'s wrapper chain."""
@@ -45,6 +47,8 @@ def as_env(entry: Any) -> tuple[gym.Env, bool]:
     if callable(entry):
         env = entry()
         if not isinstance(env, gym.Env):
+            if is_parallel_env(env):  # train / evaluate catch it and go multi-agent (multi_agent.py)
+                raise ParallelEnvMade(env, entry)
             raise TypeError(f"The environment factory {entry!r} returned {type(env).__name__}, not a gymnasium.Env.")
         return env, True
     raise TypeError(

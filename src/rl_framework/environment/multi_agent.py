@@ -6,9 +6,15 @@ agents act through the same policy (parameter sharing). This needs every agent t
 observation and action space.
 
 Why our own adapter rather than SuperSuit's ``pettingzoo_env_to_vec_env_v1``: on this stack
-(SB3 2.9, gymnasium 0.29) SuperSuit's vec env has no ``seed`` (SB3's ``seed=`` fails), reports no
-per-agent episode statistics (SB3's ``ep_rew_mean``, our evaluation and connector logging read
-them), and closes nothing selectively; this adapter does all three and needs only ``pettingzoo``.
+(SB3 2.9, gymnasium 0.29) SB3's ``seed=`` fails on SuperSuit's vec env (``'ConcatVecEnv' object
+has no attribute 'seed'``). This adapter is an SB3 ``VecEnv`` itself, so seeding, ``VecNormalize``,
+our evaluation and connector logging work unchanged; it records each agent's episodes as a
+``Monitor`` would, handles agents that finish early, closes only what it made, and needs nothing
+but ``pettingzoo``.
+
+Inputs: a ``ParallelEnv`` instance or a list of them is recognised directly; a factory of
+``ParallelEnv`` objects when ``as_env`` first calls it (it raises ``ParallelEnvMade``, which
+training and evaluation catch), so no factory is ever called just to see what it makes.
 
 Life cycle of a slot: it acts while its agent is alive. When the agent terminates or is
 truncated the slot reports ``done`` with Monitor-style ``info["episode"]`` (return, length) and
@@ -47,24 +53,25 @@ def is_parallel_env(candidate: Any) -> bool:
     return module is not None and isinstance(candidate, module.ParallelEnv)
 
 
-def _probe(candidate: Any) -> ParallelEnvironment | None:
-    """Call ``candidate`` once if it may be a factory of ``ParallelEnv`` objects; return the ParallelEnv it made.
+class ParallelEnvMade(TypeError):
+    """An environment factory made a PettingZoo ``ParallelEnv`` where a gymnasium env was expected.
 
-    Only while pettingzoo is imported (a factory of ParallelEnvs imports it) and only for plain
-    callables or ``ParallelEnv`` subclasses (not env ids, gymnasium envs or their classes).
-    Anything else the call makes is closed again and ``None`` returned.
+    ``as_env`` raises it when it first calls a factory; training and evaluation catch it and use
+    ``env`` as the first copy of a ``MultiAgentVecEnv`` (so a factory is never called just to look).
+    Elsewhere it is an error whose message names where multi-agent envs are accepted.
+
+    :param env: the ParallelEnv the factory made (the catcher owns it).
+    :param factory: the factory that made it.
     """
-    module = sys.modules.get("pettingzoo.utils.env")
-    if module is None or isinstance(candidate, (str, gym.Env, VecEnv)) or not callable(candidate):
-        return None
-    if isinstance(candidate, type) and not issubclass(candidate, module.ParallelEnv):
-        return None
-    product = candidate()
-    if is_parallel_env(product):
-        return product
-    if hasattr(product, "close"):
-        product.close()
-    return None
+
+    def __init__(self, env: ParallelEnvironment, factory: Any) -> None:
+        super().__init__(
+            f"The environment factory {factory!r} made a PettingZoo ParallelEnv ({type(env).__name__}). Multi-agent "
+            f"environments are accepted by train (vectorization='dummy'), evaluate, record_video and agent_episodes; "
+            f"elsewhere pass a gymnasium env."
+        )
+        self.env = env
+        self.factory = factory
 
 
 class MultiAgentVecEnv(VecEnv):
@@ -254,47 +261,51 @@ def _shared_spaces(envs: Sequence[ParallelEnvironment]) -> tuple[gym.Space, gym.
     return observation_space, action_space
 
 
-def multi_agent_vec_env(environments: Any, n_copies: int | Callable[[int], int] = 1) -> MultiAgentVecEnv | None:
-    """Build a ``MultiAgentVecEnv`` if ``environments`` is multi-agent, else return ``None``.
+def multi_agent_vec_env(environments: Any, n_copies: int = 1) -> MultiAgentVecEnv | None:
+    """A ``MultiAgentVecEnv`` for a ``ParallelEnv`` or a list starting with one, else ``None``.
 
-    Multi-agent inputs: a ``ParallelEnv`` (the only copy; left open), a list of ``ParallelEnv`` objects
-    and/or factories of them, or a zero-argument factory of ``ParallelEnv`` objects. A factory is
-    recognised by calling it once while pettingzoo is imported; the env it made is used as the
-    first copy. Whatever else such a call makes is closed again and ``None`` is returned, so
-    single-agent input costs at most one extra environment construction (none without pettingzoo).
+    A ``ParallelEnv`` instance is the only copy and stays open; a list may mix instances and
+    factories of them. Factories alone are recognised when first called (``ParallelEnvMade``,
+    see ``from_first_product``).
 
     :param environments: what the user passed as training or evaluation environments.
-    :param n_copies: copies to make from a factory, or a function of the number of agents per
-        copy giving it (evaluation sizes the batch by agents).
-    :return: the VecEnv, or ``None`` for single-agent input.
+    :param n_copies: copies asked for (an instance cannot be copied).
+    :return: the VecEnv, or ``None`` for anything else.
     :raises ValueError: when several copies are asked of a ``ParallelEnv`` instance.
     """
     if is_parallel_env(environments):
-        requested = n_copies if isinstance(n_copies, int) else 1
-        if positive_int(requested, "n_envs") > 1:
+        if positive_int(n_copies, "n_envs") > 1:
             raise ValueError(
-                f"Cannot make {requested} copies of a ParallelEnv instance. Pass a factory instead, e.g. "
-                f"training_environments=lambda: simple_spread_v3.parallel_env(), n_envs={requested}."
+                f"Cannot make {n_copies} copies of a ParallelEnv instance. Pass a factory instead, e.g. "
+                f"training_environments=lambda: simple_spread_v3.parallel_env(), n_envs={n_copies}."
             )
         return MultiAgentVecEnv([environments], [False])
     if isinstance(environments, Sequence) and not isinstance(environments, str) and len(environments) > 0:
-        first = environments[0]
-        if is_parallel_env(first):
+        if is_parallel_env(environments[0]):
             return _from_entries(list(environments))
-        probe = _probe(first)
-        return None if probe is None else _from_entries([probe, *environments[1:]], first_owned=True)
-    probe = _probe(environments)
-    if probe is None:
-        return None
-    wanted = n_copies(len(probe.possible_agents)) if callable(n_copies) else n_copies
-    return _from_entries([probe, *[environments] * (positive_int(wanted, "n_envs") - 1)], first_owned=True)
+    return None
+
+
+def from_first_product(made: ParallelEnvMade, environments: Any, n_copies: int) -> MultiAgentVecEnv:
+    """The ``MultiAgentVecEnv`` of a factory (or list) whose first product turned out to be a ``ParallelEnv``.
+
+    :param made: what the first call raised; its env becomes copy 0 (owned: closed with the VecEnv).
+    :param environments: the factory, or the list whose first entry it was.
+    :param n_copies: copies of a factory in all (ignored for a list).
+    :return: the VecEnv.
+    """
+    if isinstance(environments, Sequence) and not isinstance(environments, str):
+        rest = list(environments[1:])
+    else:
+        rest = [environments] * (positive_int(n_copies, "n_envs") - 1)
+    return _from_entries([made.env, *rest], first_owned=True)
 
 
 def multi_agent_training_env(training_environments: Any, n_envs: int, vectorization: str) -> MultiAgentVecEnv | None:
-    """The training VecEnv for multi-agent input (``build_vec_env``'s hook), or ``None`` for single-agent input.
+    """The training VecEnv for multi-agent input (``build_vec_env``'s hook), or ``None`` for anything else.
 
     :param training_environments: what ``train`` received.
-    :param n_envs: copies to make from a factory of ``ParallelEnv`` objects.
+    :param n_envs: copies asked for.
     :param vectorization: must be ``"dummy"``: the copies step in the training process.
     :return: the VecEnv, or ``None``.
     :raises ValueError: for ``vectorization="subprocess"`` with multi-agent input.
@@ -337,19 +348,6 @@ def _call_factory(entry: Callable[[], Any]) -> Any:
     return env
 
 
-def multi_agent_evaluation_env(
-    environment: Any, n_eval_episodes: int, max_parallel_environments: int
-) -> MultiAgentVecEnv | None:
-    """The evaluation VecEnv for multi-agent input (the evaluation's hook), or ``None`` for single-agent input.
-
-    A factory is copied until every agent slot has about one episode to play (at most
-    ``max_parallel_environments`` copies); a ``ParallelEnv`` instance is the only copy.
-
-    :param environment: what ``evaluate`` received.
-    :param n_eval_episodes: the agent episodes to play.
-    :param max_parallel_environments: cap on the copies made from a factory.
-    :return: the VecEnv, or ``None``.
-    """
-    return multi_agent_vec_env(
-        environment, lambda n_agents: max(1, min(math.ceil(n_eval_episodes / n_agents), max_parallel_environments))
-    )
+def evaluation_copies(n_eval_episodes: int, n_agents: int, max_parallel_environments: int) -> int:
+    """Copies of a factory evaluation makes: enough for about one episode per agent slot, capped."""
+    return max(1, min(math.ceil(n_eval_episodes / max(n_agents, 1)), max_parallel_environments))

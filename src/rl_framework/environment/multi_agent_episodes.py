@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from rl_framework.environment.multi_agent import multi_agent_vec_env
+from rl_framework.environment.multi_agent import MultiAgentVecEnv, is_parallel_env, multi_agent_vec_env
 from rl_framework.util.checks import positive_int
 
 if TYPE_CHECKING:
@@ -23,7 +23,8 @@ def agent_episodes(
     with a shared policy). Episodes come in the order they finish.
 
     :param agent: an rl_framework agent, an SB3 model or policy, or a callable ``policy(observation)``.
-    :param environment: a ``ParallelEnv`` (left open), a factory of them or a list (see ``multi_agent_vec_env``).
+    :param environment: a ``ParallelEnv`` (left open), a factory of one (made and closed here), or a list
+        of ``ParallelEnv`` objects and factories.
     :param n_episodes: how many agent episodes to yield (> 0).
     :param seed: seeds the first reset (copy ``k`` uses ``seed`` + its first slot); ``None``: unseeded.
     :param deterministic: let agents take their most likely actions.
@@ -36,6 +37,12 @@ def agent_episodes(
 
     n_episodes = positive_int(n_episodes, "n_episodes")
     vec_env = multi_agent_vec_env(environment)
+    if vec_env is None and callable(environment):
+        product = environment()
+        if is_parallel_env(product):
+            vec_env = MultiAgentVecEnv([product], [True])
+        elif hasattr(product, "close"):
+            product.close()
     if vec_env is None:
         raise TypeError(
             f"agent_episodes records PettingZoo ParallelEnvs, not {type(environment).__name__}. For a gymnasium env "

@@ -15,8 +15,10 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
+from stable_baselines3.common.vec_env import VecEnv, VecNormalize
 
-from rl_framework.agent.acting import ActingSession, EnvSlot, act_in, start_acting
+from rl_framework.agent.acting import ActingSession, EnvSlot, act_in, start_acting, vec_action_masks
+from rl_framework.environment.multi_agent import MultiAgentVecEnv, is_parallel_env
 from rl_framework.util.checks import optional_positive_int, positive_number
 from rl_framework.util.files import atomic_path
 
@@ -42,7 +44,10 @@ def record_video(
         action masks work), an SB3 model or policy, anything with ``choose_action(observation,
         deterministic=...)``, or a callable ``policy(observation) -> action``.
     :param environment: a gymnasium env created with ``render_mode="rgb_array"``, or an env id
-        (made here with that render mode and closed afterwards).
+        (made here with that render mode and closed afterwards), or an SB3 ``VecEnv`` or PettingZoo
+        ``ParallelEnv`` made with that render mode (left open; a VecEnv's frames tile its envs, it
+        resets itself so an episode's last frame is the next one's first, and episodes count on its
+        first env; a ParallelEnv's agents all act through ``agent``).
     :param path: the file to write; its suffix picks the format: ``.mp4`` (H.264) or ``.gif`` (animated).
     :param n_steps: stop after this many environment steps.
     :param n_episodes: stop after this many finished episodes.
@@ -54,6 +59,9 @@ def record_video(
     """
     video_format = video_format_of(path)
     _check_limits(n_steps, n_episodes, fps)
+    if isinstance(environment, VecEnv) or is_parallel_env(environment):
+        frames = _play_vec_env(agent, environment, n_steps, n_episodes, deterministic, seed)
+        return _write_video(frames, Path(path), fps, video_format)
     session = start_acting(agent, 1, purpose="record a video")
     _headless_sdl()
     env = _recording_environment(environment)
@@ -127,7 +135,38 @@ def _play(
             yield _frame(env)
 
 
-def _frame(env: gym.Env) -> np.ndarray:
+def _play_vec_env(
+    agent: Any, environment: Any, n_steps: int | None, n_episodes: int | None, deterministic: bool, seed: int | None
+) -> Iterator[np.ndarray]:
+    """Yield the (tiled) frames of a VecEnv or ParallelEnv until a limit is reached."""
+    vec_env = environment if isinstance(environment, VecEnv) else MultiAgentVecEnv([environment], [False])
+    while isinstance(vec_env, VecNormalize):  # the agent applies its own frozen statistics
+        vec_env = vec_env.venv
+    if vec_env.render_mode != "rgb_array":
+        raise ValueError(
+            f"The environment renders with render_mode={vec_env.render_mode!r}; recording a video needs "
+            f'"rgb_array" frames. Create its environments with render_mode="rgb_array".'
+        )
+    session = start_acting(agent, vec_env.num_envs, purpose="record a video")
+    if seed is not None:
+        vec_env.seed(seed)
+    observations = vec_env.reset()
+    episode_starts = np.ones(vec_env.num_envs, dtype=bool)
+    yield _frame(vec_env)
+    steps = finished = 0
+    while (n_steps is None or steps < n_steps) and (n_episodes is None or finished < n_episodes):
+        masks = vec_action_masks(vec_env) if session.needs_action_masks else None
+        actions = session.act(observations, episode_starts, deterministic=deterministic, action_masks=masks)
+        observations, _, episode_starts, _ = vec_env.step(actions)
+        steps += 1
+        yield _frame(vec_env)
+        if isinstance(vec_env, MultiAgentVecEnv):  # a copy's episode ends when all its agents are done
+            finished = vec_env.copy_episodes[0]
+        else:
+            finished += int(episode_starts[0])
+
+
+def _frame(env: gym.Env | VecEnv) -> np.ndarray:
     frame: Any = env.render()
     if not isinstance(frame, np.ndarray) or frame.ndim != 3 or frame.shape[2] not in (3, 4):
         raise ValueError(

@@ -17,6 +17,7 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.policies import BasePolicy
 
 from rl_framework.agent.imitation.imitation.logger import imitation_logger, learner_callbacks, shown_progress_bars
+from rl_framework.agent.imitation.imitation.reward_net_file import SavedRewardNet
 from rl_framework.agent.imitation.imitation.supervised import check_enough_transitions
 from rl_framework.agent.imitation.imitation.trainer import (
     ImitationTrainer,
@@ -57,6 +58,10 @@ class AdversarialTrainer(ImitationTrainer):
         self.demo_batch_size = positive_int(self.parameters.get("demo_batch_size"), "demo_batch_size")
         self.learner: BaseAlgorithm | None = None
         self.reward_net: RewardNet | None = None
+        #: The constructor arguments of a reward net built here (``None`` for one the user built).
+        self.reward_net_arguments: dict[str, Any] | None = None
+        #: A reward net loaded from an agent file, built into the first ``train`` call's environment.
+        self.restored_reward_net: SavedRewardNet | None = None
 
     @classmethod
     def accepted_parameters(cls, algorithm_class: type) -> frozenset[str]:
@@ -102,8 +107,30 @@ class AdversarialTrainer(ImitationTrainer):
         )
         return trainer
 
+    def saved_reward_net(self) -> SavedRewardNet | None:
+        """The reward net as the agent file keeps it (the restored one until training builds it), if any."""
+        if self.reward_net is None:
+            return self.restored_reward_net
+        return SavedRewardNet.of(self.reward_net, self.reward_net_arguments)
+
+    def restore_reward_net(self, saved: SavedRewardNet) -> None:
+        """Continue from a saved reward net: the next ``train`` builds it and loads its weights."""
+        self.restored_reward_net = saved
+
     def _build_reward_net(self, observation_space: gym.Space, action_space: gym.Space) -> RewardNet:
+        restored = self.restored_reward_net
+        if restored is not None and self.reward_net_spec is None:  # rebuild it as saved
+            self.reward_net_arguments = restored.parameters
+            net: RewardNet = restored.build(observation_space, action_space)
+            return net
+        net = self._new_reward_net(observation_space, action_space)
+        if restored is not None:
+            restored.load_into(net)
+        return net
+
+    def _new_reward_net(self, observation_space: gym.Space, action_space: gym.Space) -> RewardNet:
         if isinstance(self.reward_net_spec, RewardNet):
+            self.reward_net_arguments = None
             return self.reward_net_spec
         net_class = self.reward_net_spec
         defaults: dict[str, Any] = {}
@@ -112,8 +139,9 @@ class AdversarialTrainer(ImitationTrainer):
             defaults["normalize_input_layer"] = RunningNorm
             if net_class is BasicShapedRewardNet and self.learner is not None:
                 defaults["discount_factor"] = getattr(self.learner, "gamma", 0.99)
+        self.reward_net_arguments = {**defaults, **self.reward_net_parameters}
         try:
-            return net_class(observation_space, action_space, **{**defaults, **self.reward_net_parameters})
+            return net_class(observation_space, action_space, **self.reward_net_arguments)
         except TypeError as error:
             raise ValueError(
                 f"Could not build the {self.name} reward network {net_class.__name__} from "

@@ -7,8 +7,10 @@ Layout::
     │                                  "policy_class": "stable_baselines3.common.policies:ActorCriticPolicy",
     │                                  "policy_parameters": {...constructor arguments as JSON...},
     │                                  "library_versions": {...}}
-    └── policy.pth                    the policy's state_dict: tensors only, read with
-                                      ``torch.load(weights_only=True)``
+    ├── policy.pth                    the policy's state_dict: tensors only, read with
+    │                                 ``torch.load(weights_only=True)``
+    ├── reward_net.json               GAIL/AIRL only: the reward network's class and constructor
+    └── reward_net.pt                 arguments, and its state_dict (``reward_net_file.py``)
 
 The policy class must be on the allowlist (``util/safe_classes.py``); its constructor arguments
 (spaces, network sizes, activation and optimiser classes) are ``util/serialization.py`` JSON.
@@ -31,6 +33,9 @@ import torch
 from stable_baselines3.common.policies import BasePolicy
 from stable_baselines3.common.utils import ConstantSchedule, get_device
 
+from rl_framework.agent.imitation.imitation.reward_net_file import HEADER_MEMBER as REWARD_NET_HEADER
+from rl_framework.agent.imitation.imitation.reward_net_file import WEIGHTS_MEMBER as REWARD_NET_WEIGHTS
+from rl_framework.agent.imitation.imitation.reward_net_file import SavedRewardNet
 from rl_framework.util.files import atomic_write_bytes, require_existing_file
 from rl_framework.util.safe_classes import UnsafeContentError, class_reference, resolve_class
 from rl_framework.util.serialization import Unreadable, from_json, is_unreadable, to_json
@@ -50,10 +55,12 @@ class SavedPolicy:
 
     :param algorithm: the algorithm's table name (e.g. ``"BC"``).
     :param policy: the SB3 policy that acts.
+    :param reward_net: the learned reward network (GAIL/AIRL), so that training can continue.
     """
 
     algorithm: str
     policy: BasePolicy
+    reward_net: SavedRewardNet | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.policy, BasePolicy):
@@ -93,6 +100,8 @@ def write_agent_file(file_path: str | os.PathLike[str], saved: SavedPolicy) -> P
     with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as zipped:
         zipped.writestr(HEADER_NAME, json.dumps(header, indent=2, allow_nan=False))
         zipped.writestr(POLICY_NAME, weights.getvalue())
+        for name, content in (saved.reward_net.members() if saved.reward_net is not None else {}).items():
+            zipped.writestr(name, content)
     return atomic_write_bytes(file_path, archive.getvalue())
 
 
@@ -123,6 +132,9 @@ def read_agent_file(file_path: str | os.PathLike[str], allow_pickle: bool = Fals
         with zipfile.ZipFile(path) as zipped:
             header = json.loads(zipped.read(HEADER_NAME))
             policy_bytes = zipped.read(POLICY_NAME)
+            reward_net_members = None
+            if REWARD_NET_HEADER in zipped.namelist():  # GAIL/AIRL
+                reward_net_members = (zipped.read(REWARD_NET_HEADER), zipped.read(REWARD_NET_WEIGHTS))
     except (zipfile.BadZipFile, KeyError, json.JSONDecodeError, UnicodeDecodeError, OSError, EOFError) as error:
         raise ValueError(
             f"'{path}' is not an ImitationAgent file ({error}). Pass a file written by ImitationAgent.save_to_file; "
@@ -138,7 +150,8 @@ def read_agent_file(file_path: str | os.PathLike[str], allow_pickle: bool = Fals
             f"'{path}' has ImitationAgent format version {version!r}; this rl_framework reads versions "
             f"{PICKLED_FORMAT_VERSION} and {FORMAT_VERSION}. Use the rl_framework version that saved it."
         )
-    return SavedPolicy(str(header.get("algorithm")), _build_policy(path, header, policy_bytes))
+    reward_net = None if reward_net_members is None else SavedRewardNet.from_members(*reward_net_members, f"'{path}'")
+    return SavedPolicy(str(header.get("algorithm")), _build_policy(path, header, policy_bytes), reward_net)
 
 
 def _build_policy(path: Path, header: dict[str, Any], policy_bytes: bytes) -> BasePolicy:

@@ -26,6 +26,7 @@ from rl_framework.util.algorithm_table import resolve_algorithm
 from rl_framework.util.checks import check_parameter_names, constructor_parameters
 
 if TYPE_CHECKING:
+    from rl_framework.agent.imitation.imitation.reward_net_file import SavedRewardNet
     from rl_framework.data.episode_sequence import EpisodeSequence
     from rl_framework.util.connector.base import Connector, ShareableAgent
 
@@ -110,6 +111,14 @@ class ImitationTrainer(ABC):
     def start_from(self, policy: BasePolicy) -> None:
         """Continue from ``policy`` (e.g. one loaded from a file) instead of a fresh network."""
         self.initial_policy = policy
+
+    def saved_reward_net(self) -> SavedRewardNet | None:
+        """The learned reward network the agent file keeps (GAIL/AIRL override this), or ``None``."""
+        return None
+
+    def restore_reward_net(self, saved: SavedRewardNet) -> None:
+        """Continue from a saved reward network; only algorithms that learn one accept it."""
+        raise ValueError(f"The agent file holds a reward network, but {self.name} learns none; the file is damaged.")
 
     @property
     @abstractmethod
