@@ -27,6 +27,12 @@ from rl_framework.agent.reinforcement.normalization import (
     read_legacy_normalizer,
 )
 from rl_framework.agent.reinforcement.sb3_format import read_sb3_zip, sb3_zip_bytes
+from rl_framework.agent.reinforcement.training_controls import (
+    apply_initial_action_bias,
+    control_callbacks,
+    reset_optimizers,
+    sb3_arguments,
+)
 from rl_framework.agent.reinforcement_learning_agent import RLAgent
 from rl_framework.agent.sb3_policy import SB3PolicyActing
 from rl_framework.environment.vectorize import check_spaces_match
@@ -55,7 +61,7 @@ class StableBaselinesAgent(SB3PolicyActing, RLAgent):
         resolved, self._entry = resolve_algorithm(algorithm_class, SB3_ALGORITHMS, "stable-baselines3")
         super().__init__(resolved, algorithm_parameters)
         self.algorithm_class: type[BaseAlgorithm] = resolved
-        check_sb3_parameters(resolved, self.algorithm_parameters)
+        check_sb3_parameters(resolved, sb3_arguments(self.algorithm_parameters))  # gamma schedules, action bias
         self.model: BaseAlgorithm | None = None
         #: The frozen ``VecNormalize`` statistics the agent trained with (applied whenever it acts).
         self.normalizer = ObservationNormalizer()
@@ -98,7 +104,7 @@ class StableBaselinesAgent(SB3PolicyActing, RLAgent):
             self.model = self._build_model(vec_env)
         else:
             self._attach_environment(vec_env)
-        callbacks = as_callback_list(callback)
+        callbacks = as_callback_list(callback) + control_callbacks(self.algorithm_parameters)
         if connector is not None:
             callbacks.append(ConnectorCallback(connector, self))
         self.model.learn(
@@ -145,13 +151,17 @@ class StableBaselinesAgent(SB3PolicyActing, RLAgent):
         # SB3 writes into the dicts it is given (SAC adds use_sde to policy_kwargs): hand it copies, so the
         # agent's parameters (saved, uploaded, reused for another agent) stay as the user wrote them.
         given = {
-            name: dict(value) if isinstance(value, dict) else value for name, value in self.algorithm_parameters.items()
+            name: dict(value) if isinstance(value, dict) else value
+            for name, value in sb3_arguments(self.algorithm_parameters).items()
         }
         parameters: dict[str, Any] = {"policy": default_policy(vec_env.observation_space, self._entry), **given}
         try:
-            return self.algorithm_class(env=vec_env, **parameters)
+            model = self.algorithm_class(env=vec_env, **parameters)
         except AssertionError as error:  # SB3 asserts unsupported spaces in its constructor
             raise ValueError(f"{self.algorithm_class.__name__} cannot train on this environment: {error}") from error
+        if self.algorithm_parameters.get("initial_action_bias") is not None:
+            apply_initial_action_bias(model, self.algorithm_parameters["initial_action_bias"])
+        return model
 
     def _check_model_spaces(self, vec_env: VecEnv) -> None:
         """Raise ``ValueError`` when the existing model's spaces differ from ``vec_env``'s."""
@@ -206,6 +216,7 @@ class StableBaselinesAgent(SB3PolicyActing, RLAgent):
         file_path: str | os.PathLike[str],
         algorithm_parameters: dict[str, Any] | None = None,
         allow_pickle: bool = False,
+        reset_optimizer: bool = False,
     ) -> None:
         """Load a model saved by ``save_to_file`` (or by SB3's ``save``) into this agent, without unpickling.
 
@@ -216,16 +227,20 @@ class StableBaselinesAgent(SB3PolicyActing, RLAgent):
 
         :param file_path: the zip file.
         :param algorithm_parameters: merged over the stored parameters and set on the loaded
-            model (e.g. ``learning_rate``); ``policy`` cannot change on load.
+            model (e.g. ``learning_rate``, or a ``gamma`` schedule for further training);
+            ``policy`` cannot change on load and ``initial_action_bias`` only acts on a new model.
         :param allow_pickle: trust the file: read a plain SB3 zip with SB3's own loader and the
             ``<name>.vecnormalize.pkl`` of earlier rl_framework versions, both of which unpickle, and
             unpickling runs whatever code the file's author put in it. Only for files you trust.
+        :param reset_optimizer: forget the saved optimiser state (Adam moments, step counts) so
+            fine-tuning starts like a fresh optimiser (see ``training_controls.reset_optimizers``).
         :raises UnsafeContentError: (a ``ValueError``) when the file can only be read by unpickling
             and ``allow_pickle`` is ``False``, or names a class outside the allowlist
             (``rl_framework.util.safe_classes``).
         """
         path = require_existing_file(file_path, "agent file")
         overrides = {name: value for name, value in (algorithm_parameters or {}).items() if name != "policy"}
+        overrides = sb3_arguments(overrides)
         check_sb3_parameters(self.algorithm_class, overrides)
         model, stored_statistics, own_file = read_sb3_zip(
             path, self.algorithm_class, self.algorithm_name, overrides, allow_pickle
@@ -235,6 +250,8 @@ class StableBaselinesAgent(SB3PolicyActing, RLAgent):
             statistics = None if stored_statistics is None else normalizer_from_json(stored_statistics, str(path))
         else:
             statistics = read_legacy_normalizer(path, allow_pickle)
+        if reset_optimizer:
+            reset_optimizers(model)
         self.model = model
         self.algorithm_parameters.update(algorithm_parameters or {})
         self.normalizer.use(statistics)
