@@ -139,9 +139,9 @@ def read_sb3_zip(
     data, skipped = readable_data(stored, where, OPT_IN)
     if skipped:
         warnings.warn(
-            f"'{path}' is a plain SB3 zip: {', '.join(sorted(skipped))} are stored there only as pickles and "
-            f"start from {algorithm_class.__name__}'s defaults (they matter only for further training). Pass "
-            f"{OPT_IN} to restore them with SB3's loader, only for a file from a source you trust.",
+            f"'{path}' is a plain SB3 zip that stores {', '.join(sorted(skipped))} only as pickles: they start from "
+            f"{algorithm_class.__name__}'s defaults (only further training uses them). Pass {OPT_IN} to restore "
+            f"them with SB3's loader, only for a file from a source you trust.",
             stacklevel=3,
         )
     return _rebuild(path, algorithm_class, data, overrides), None, False
