@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import yaml
 from PIL import Image
+from stable_baselines3 import PPO
 
 HF_TOKEN = "hf_WriteTokenForTests0123456789abcdef"
 
@@ -89,16 +90,21 @@ def test_empty_registry_and_missing_agents_say_what_to_do(invoke):
     assert "give a file ending in .png" in bad_suffix.output
 
 
-def test_an_agent_file_without_metadata_needs_its_algorithm_and_env(trained_run, invoke, tmp_path):
+def test_an_agent_file_alone_names_its_algorithm_and_the_user_names_the_environment(trained_run, invoke, tmp_path):
     run, _ = trained_run
     bare = tmp_path / "bare" / "agent.zip"
     bare.parent.mkdir()
     bare.write_bytes((run / "agent.zip").read_bytes())
-    with_algorithm = invoke("evaluate", str(bare), "-n", "2", expect=1)
-    assert "pass --env ENV_ID" in with_algorithm.output or "Pass --algorithm" in with_algorithm.output
-    assert "bare on CartPole-v1" not in with_algorithm.output
-    result = invoke("evaluate", str(bare), "-a", "PPO", "-e", "CartPole-v1", "-n", "2")
+    missing_env = invoke("evaluate", str(bare), "-n", "2", expect=1)
+    assert "do not say which environment it plays: pass --env ENV_ID" in missing_env.output
+    result = invoke("evaluate", str(bare), "-e", "CartPole-v1", "-n", "2")  # the file's header names PPO
     assert "agent on CartPole-v1 (deterministic)" in result.output
+
+    PPO("MlpPolicy", "CartPole-v1", n_steps=32, batch_size=32).save(tmp_path / "model.zip")  # plain SB3: no header
+    unknown = invoke("evaluate", "model.zip", "-e", "CartPole-v1", expect=1)
+    assert "Cannot tell which algorithm 'model.zip' was trained with" in unknown.output
+    assert "Pass --algorithm, e.g. --algorithm PPO" in unknown.output
+    assert "model on CartPole-v1" in invoke("evaluate", "model.zip", "-a", "PPO", "-e", "CartPole-v1", "-n", "2").output
 
 
 @pytest.fixture
@@ -165,3 +171,19 @@ def test_push_to_the_hub_embeds_curve_video_and_experiment_and_keeps_the_users_c
     invoke("plot", f"hf:{repo}", "-o", "hub.png")
     with Image.open("hub.png") as image:
         assert image.format == "PNG"
+
+
+def test_a_hub_repository_made_without_rl_framework_is_found_by_its_file_name(invoke, hub, tmp_path):
+    from hub_server import Repository
+
+    # huggingface_sb3's layout: only "<algo>-<env>.zip" (here a plain SB3 save), no metadata.json.
+    PPO("MlpPolicy", "CartPole-v1", n_steps=32, batch_size=32, seed=0).save(tmp_path / "plain.zip")
+    repository = Repository(owner="sb3", private=False)
+    files = {"ppo-CartPole-v1.zip": (tmp_path / "plain.zip").read_bytes(), "README.md": b"# a zoo agent\n"}
+    repository.branches["main"] = hub.state.new_commit(repository, None, files, "zoo upload")
+    hub.state.repositories["sb3/ppo-CartPole-v1"] = repository
+
+    result = invoke("evaluate", "sb3/ppo-CartPole-v1", "-e", "CartPole-v1", "-n", "2")
+    assert "sb3/ppo-CartPole-v1 on CartPole-v1 (deterministic): mean return" in result.output
+    no_env = invoke("evaluate", "sb3/ppo-CartPole-v1", expect=1)
+    assert "do not say which environment it plays: pass --env ENV_ID" in no_env.output

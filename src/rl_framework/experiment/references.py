@@ -9,8 +9,9 @@ A reference is, in this order:
 - ``owner/name[@revision]``: a Hub repository (when no such local path exists).
 
 The algorithm comes from ``metadata.json`` (written by every upload and run), else from the
-experiment file beside the agent, else from a Hub file name in huggingface_sb3's ``<algo>-<env>.zip``
-naming, else from the ``algorithm`` argument (which always wins).
+experiment file beside the agent, else from the header rl_framework writes into its agent files,
+else from a file name in huggingface_sb3's ``<algo>-<env>.zip`` naming; the ``algorithm``
+argument always wins.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -136,6 +138,9 @@ def _algorithm_of(metadata: dict[str, Any], folder: Path, agent_file: Path, give
         experiment = yaml.safe_load(experiment_file.read_text(encoding="utf-8")) or {}
         if isinstance(experiment, dict) and experiment.get("algorithm"):
             return str(experiment["algorithm"])
+    recorded = _algorithm_in_file(agent_file)
+    if recorded:
+        return recorded
     guess = agent_file.stem.split("-")[0]  # huggingface_sb3 names files "<algo>-<env>.zip"
     from rl_framework.agent.reinforcement.algorithms import SB3_ALGORITHMS
 
@@ -146,6 +151,24 @@ def _algorithm_of(metadata: dict[str, Any], folder: Path, agent_file: Path, give
         f"Cannot tell which algorithm '{agent_file}' was trained with (no metadata.json or experiment.yaml beside "
         f"it). Pass --algorithm, e.g. --algorithm PPO."
     )
+
+
+def _algorithm_in_file(agent_file: Path) -> str | None:
+    """The algorithm named in the JSON header rl_framework writes into its agent zips (read, never unpickled)."""
+    from rl_framework.agent.imitation.imitation.persistence import HEADER_NAME
+    from rl_framework.agent.reinforcement.sb3_format import MEMBER
+
+    if not zipfile.is_zipfile(agent_file):
+        return None
+    with zipfile.ZipFile(agent_file) as archive:
+        for member in (MEMBER, HEADER_NAME):
+            if member in archive.namelist():
+                try:
+                    algorithm = json.loads(archive.read(member)).get("algorithm")
+                except (ValueError, AttributeError):
+                    return None
+                return str(algorithm) if algorithm else None
+    return None
 
 
 def _load(agent_file: Path, folder: Path, metadata: dict[str, Any], label: str, algorithm: str | None) -> AgentSource:
