@@ -83,13 +83,17 @@ def test_zoo_style_numbers_are_whole_numbers(tmp_path):
     # PyYAML reads 1e5 (no dot) as a string, as the zoo's files show with their !!float tags.
     config = load_experiment(write(tmp_path, "algorithm: PPO\nenv: CartPole-v1\ntotal_timesteps: 1e5\n"))
     assert config.total_timesteps == 100_000
-    assert load_experiment(write(tmp_path, "algorithm: PPO\nenv: x\ntotal_timesteps: 2.0e+4\n")).total_timesteps == 20_000
+    text = "algorithm: PPO\nenv: x\ntotal_timesteps: 2.0e+4\n"
+    assert load_experiment(write(tmp_path, text)).total_timesteps == 20_000
 
 
 @pytest.mark.parametrize(
     ("text", "match"),
     [
-        ("algorithm: PPO\nenv: CartPole-v1\ntotal_timesteps: 10\nn_env: 4\n", r"Unknown key\(s\) 'n_env'.*Accepted keys: "),
+        (
+            "algorithm: PPO\nenv: CartPole-v1\ntotal_timesteps: 10\nn_env: 4\n",
+            r"Unknown key\(s\) 'n_env'.*Accepted keys: ",
+        ),
         ("algorithm: PPO\nenv: CartPole-v1\n", "needs total_timesteps"),
         ("- a\n- b\n", "must be a YAML mapping"),
         ("algorithm: PPO\nenv: [\n", "not valid YAML at line"),
