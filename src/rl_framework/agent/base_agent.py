@@ -122,7 +122,8 @@ class BaseAgent(ABC):
 
         :param evaluation_environment: a gymnasium env, env id, env factory, list of envs or
             an SB3 ``VecEnv``. A single env is copied through its registered spec when possible,
-            otherwise its episodes run one after another.
+            otherwise its episodes run one after another. A PettingZoo ``ParallelEnv`` (or a
+            factory of them) counts every agent's episodes (``environment/multi_agent.py``).
         :param n_eval_episodes: how many episodes to run (> 0).
         :param seeds: one seed per episode (a list), a base seed (episode ``i`` uses
             ``seed + i``), or ``None`` for unseeded resets.

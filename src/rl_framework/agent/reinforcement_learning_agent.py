@@ -37,7 +37,8 @@ class RLAgent(BaseAgent):
         """Train the agent for ``total_timesteps`` environment steps; a second call continues training.
 
         :param training_environments: a gymnasium env, env id, env factory, list of envs or
-            factories, or an SB3 ``VecEnv`` (used as given).
+            factories, or an SB3 ``VecEnv`` (used as given); also a PettingZoo ``ParallelEnv`` or a
+            factory/list of them, one slot per agent (``environment/multi_agent.py``).
         :param total_timesteps: environment steps to train for (> 0).
         :param connector: logs metrics and checkpoints during training; its access (e.g. an
             upload token) is checked before any work.
