@@ -27,6 +27,8 @@ def test_evaluate_prints_mean_std_iqm_and_episodes(trained_run, invoke):
     assert report["mean_return"] == pytest.approx(np.mean(report["episode_returns"]))
     assert report["environment"] == "CartPole-v1"  # from the run's experiment, which also caps episodes at 40 steps
     assert max(report["episode_returns"]) <= 40
+    quiet = invoke("evaluate", str(run), "-n", "2", "--progress", "off").output
+    assert "Evaluating" not in quiet and "2 episodes" in quiet
 
 
 def test_record_writes_a_video(trained_run, invoke, tmp_path):
