@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import zipfile
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -65,7 +66,7 @@ def read_data_keys(path: Path) -> dict[str, Any]:
                     f"save_checkpoint or SB3's model.save load), or {fix[0].lower()}{fix[1:]}"
                 )
             text = archive.read("data").decode("utf-8")
-    except (zipfile.BadZipFile, EOFError, zipfile.LargeZipFile) as error:
+    except (zipfile.BadZipFile, EOFError, zipfile.LargeZipFile, zlib.error) as error:
         raise ValueError(f"'{path}' is not a complete zip file ({error}): it is truncated or corrupt. {fix}") from None
     except UnicodeDecodeError:
         raise ValueError(f"'{path}' has an unreadable 'data' member (not UTF-8 JSON). {fix}") from None
