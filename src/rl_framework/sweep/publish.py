@@ -68,15 +68,23 @@ def report_markdown(report: dict[str, Any]) -> str:
 
 
 def add_report_to_card(card_file: Path, report: dict[str, Any]) -> None:
-    """Insert the multi-seed section into a model card, before its usage section (or at the end).
+    """Insert the multi-seed section into a model card's generated block, before its usage section.
+
+    Inside the block, a later plain upload (which rewrites the block) drops the section instead of
+    leaving stale numbers behind; a card without the block gets it before its first usage section,
+    or at the end.
 
     :param card_file: the bundle's ``README.md``.
     :param report: the multi-seed report.
     """
+    from rl_framework.util.connector.huggingface_card import CARD_BEGIN, CARD_END
+
     card = card_file.read_text(encoding="utf-8")
-    section = report_markdown(report)
-    marker = card.find("\n## Usage")
-    card = card + "\n" + section if marker < 0 else card[: marker + 1] + section + "\n" + card[marker + 1 :]
+    begin, end = card.find(CARD_BEGIN), card.find(CARD_END)
+    has_block = 0 <= begin < end
+    usage = card.find("\n## Usage", begin if has_block else 0, end if has_block else len(card))
+    at = usage + 1 if usage >= 0 else (end if has_block else len(card))
+    card = card[:at] + report_markdown(report) + "\n" + card[at:]
     atomic_write_text(card_file, card)
 
 
