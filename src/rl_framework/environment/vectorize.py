@@ -208,9 +208,9 @@ def describe_entries(training_environments: Any, count: int) -> list[str]:
 def _describe(entry: Any) -> str:
     if isinstance(entry, str):
         return repr(entry)
-    spec = getattr(entry, "spec", None)
-    if getattr(spec, "id", None):
-        return repr(spec.id)
+    spec_id = getattr(getattr(entry, "spec", None), "id", None)
+    if spec_id:
+        return repr(spec_id)
     if isinstance(entry, gym.Env):
         return repr(type(entry.unwrapped).__name__)
     return repr(getattr(entry, "__qualname__", None) or type(entry).__name__)

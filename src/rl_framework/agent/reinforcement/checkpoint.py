@@ -100,14 +100,9 @@ def save_checkpoint(
             if isinstance(buffer, ReplayBuffer):
                 arrays, record["replay_buffer"] = _buffer_arrays(buffer)
                 with archive.open(REPLAY_BUFFER_MEMBER, "w", force_zip64=True) as handle:
-                    np.savez(handle, **arrays)
+                    np.savez(handle, **arrays)  # type: ignore[arg-type]  # numpy's stub misreads **arrays
             archive.writestr(CHECKPOINT_MEMBER, json.dumps(record, indent=2))
-        companions = [
-            atomic_write_with(
-                target.parent / path.name, lambda temporary, source=path: shutil.copyfile(source, temporary)
-            )
-            for path in written[1:]
-        ]
+        companions = [_copy_atomically(path, target.parent / path.name) for path in written[1:]]
         with atomic_path(target) as temporary:
             os.replace(written[0], temporary)
     return [target, *companions]
@@ -184,6 +179,10 @@ def read_checkpoint(path: Path) -> tuple[dict[str, Any], dict[str, np.ndarray] |
             f"({FORMAT_VERSION}). Upgrade rl_framework."
         )
     return record, arrays
+
+
+def _copy_atomically(source: Path, target: Path) -> Path:
+    return atomic_write_with(target, lambda temporary: shutil.copyfile(source, temporary))
 
 
 def _plain(value: Any) -> Any:

@@ -251,7 +251,7 @@ def save_agent_checkpoint(agent: ShareableAgent, file_path: Path, connector: Con
     """
     saver = getattr(agent, "save_checkpoint", None)
     if callable(saver) and "connector" in inspect.signature(saver).parameters:
-        return saver(file_path, connector=connector)  # type: ignore[no-any-return]
+        return list(saver(file_path, connector=connector))
     return agent.save_to_file(file_path)
 
 
