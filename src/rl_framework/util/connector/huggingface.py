@@ -30,6 +30,7 @@ from rl_framework.util.connector.base import (
     truncate_metrics,
 )
 from rl_framework.util.connector.bundle import AgentBundle, bundle_agent, results_environment
+from rl_framework.util.connector.huggingface_access import is_transient, status_code, write_access_problem
 from rl_framework.util.connector.huggingface_card import RESULTS_FILE, fetch_model_card, write_hub_files
 from rl_framework.util.connector.huggingface_config import HuggingFaceDownloadConfig, HuggingFaceUploadConfig
 from rl_framework.util.finite import check_finite_agent
@@ -59,7 +60,6 @@ MANAGED_FILES = (
     WEIGHTS_FILE,
     *DESCRIPTION_MEMBERS,
 )
-TRANSIENT_STATUS_CODES = (429, 500, 502, 503, 504)
 TOKEN_HELP = (
     "Pass token=..., set the HF_TOKEN environment variable, or log in once with `hf auth login`. "
     "Create a token with write access at https://huggingface.co/settings/tokens."
@@ -164,7 +164,7 @@ class HuggingFaceConnector(Connector):
         try:
             identity = self._retrying(lambda: self._api(token).whoami(), "check the HuggingFace token")
         except Exception as error:
-            if _status_code(error) == 401:
+            if status_code(error) == 401:
                 raise PermissionError(f"The HuggingFace Hub rejected the token from {source}. {TOKEN_HELP}") from None
             raise
         role = identity.get("auth", {}).get("accessToken", {}).get("role")
@@ -265,7 +265,7 @@ class HuggingFaceConnector(Connector):
                 kept_folder=staging,
             )
         except Exception as error:
-            if _status_code(error) == 403:
+            if status_code(error) == 403:
                 raise PermissionError(
                     f"The HuggingFace Hub refused to write '{config.repository_id}' with the token from "
                     f"{self._token_and_source()[1]}: it has no write access to that repository. Use a token with "
@@ -281,7 +281,7 @@ class HuggingFaceConnector(Connector):
                 f"create the repository '{config.repository_id}'",
             )
         except Exception as error:
-            if _status_code(error) == 403:
+            if status_code(error) == 403:
                 owner = config.repository_id.split("/")[0]
                 raise PermissionError(
                     f"The token may not create or write '{config.repository_id}': use your user name or an "
@@ -337,7 +337,7 @@ class HuggingFaceConnector(Connector):
                 f"branch (e.g. 'main'), tag, or full commit sha."
             ) from None
         except Exception as error:
-            if _status_code(error) == 401:
+            if status_code(error) == 401:
                 raise PermissionError(f"The HuggingFace Hub rejected the token from {source}. {TOKEN_HELP}") from None
             raise
         remote_files = sorted(sibling.rfilename for sibling in info.siblings or [])
@@ -400,7 +400,7 @@ class HuggingFaceConnector(Connector):
             try:
                 return action()
             except Exception as error:
-                if not _is_transient(error):
+                if not is_transient(error):
                     raise
                 summary = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
                 if attempt == self.max_retries:
@@ -424,64 +424,6 @@ def _required(config: Result | None, name: str, example: str) -> Result:
 def _visible_files(folder: Path) -> list[Path]:
     """The files of ``folder``, without hidden ones (such as an interrupted atomic write's temp file)."""
     return sorted(path for path in folder.iterdir() if path.is_file() and not path.name.startswith("."))
-
-
-def _status_code(error: Exception) -> int | None:
-    """The HTTP status of a failed Hub request, ``None`` for other errors."""
-    import requests
-
-    if isinstance(error, requests.HTTPError) and error.response is not None:
-        return int(error.response.status_code)
-    return None
-
-
-def _is_transient(error: Exception) -> bool:
-    """Network failures and 429/5xx answers are worth retrying; everything else is final."""
-    import http.client
-
-    import requests
-    import urllib3
-    from huggingface_hub.utils import LocalEntryNotFoundError
-
-    status = _status_code(error)
-    if status is not None:
-        return status in TRANSIENT_STATUS_CODES
-    # hf_hub_download reports an unreachable Hub (without a cached copy) as LocalEntryNotFoundError;
-    # a connection dropped mid-download surfaces as ChunkedEncodingError/ProtocolError (huggingface_hub
-    # resumes only requests.ConnectionError itself) or, cut at a chunk boundary, as its size check.
-    dropped = (requests.exceptions.ChunkedEncodingError, urllib3.exceptions.ProtocolError, http.client.IncompleteRead)
-    if isinstance(error, OSError) and "Consistency check failed" in str(error):
-        return True
-    return isinstance(error, (requests.ConnectionError, requests.Timeout, LocalEntryNotFoundError, *dropped))
-
-
-def write_access_problem(identity: dict[str, Any], repository_id: str) -> str | None:
-    """Why the token of ``identity`` (the Hub's ``whoami`` answer) cannot write ``repository_id``, or ``None``.
-
-    Uses what ``whoami`` reports: the user name, the user's organisations with their role, the
-    token's role, and a fine-grained token's scoped permissions.
-
-    :param identity: the ``whoami`` answer.
-    :param repository_id: ``"owner/name"``.
-    :return: the reason, for the message, or ``None`` if the token can write there.
-    """
-    owner = repository_id.split("/")[0]
-    user = identity.get("name")
-    organisations = {
-        org.get("name"): org.get("roleInOrg") for org in identity.get("orgs") or [] if isinstance(org, dict)
-    }
-    access = identity.get("auth", {}).get("accessToken", {})
-    if owner != user and owner not in organisations:
-        return f"the token belongs to '{user}', who is neither '{owner}' nor a member of an organisation '{owner}'"
-    if owner in organisations and organisations[owner] == "read":
-        return f"'{user}' has only the read role in the organisation '{owner}'"
-    if access.get("role") == "fineGrained":
-        for scope in (access.get("fineGrained") or {}).get("scoped") or []:
-            entity = scope.get("entity") or {}
-            if entity.get("name") in (owner, repository_id) and "repo.write" in (scope.get("permissions") or []):
-                return None
-        return f"it is a fine-grained token without the 'repo.write' permission for '{repository_id}' or '{owner}'"
-    return None
 
 
 def _companions(file_name: str, remote_files: list[str]) -> list[str]:
