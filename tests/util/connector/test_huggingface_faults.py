@@ -109,7 +109,9 @@ def test_refused_commit_is_a_permission_error_and_leaves_no_staging(
 ) -> None:
     hub.fail_next("commit", 1, status=403)  # e.g. the token lost its rights after check_access
     local = tmp_path / "local"
-    with pytest.raises(PermissionError, match="refused to write 'alice/ppo-CartPole-v1'.*Use a token with write access"):
+    with pytest.raises(
+        PermissionError, match="refused to write 'alice/ppo-CartPole-v1'.*Use a token with write access"
+    ):
         trained_ppo_agent.upload(connector(local_directory=local))
     assert list(local.iterdir()) == []
 

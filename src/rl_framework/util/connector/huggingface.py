@@ -347,6 +347,7 @@ class HuggingFaceConnector(Connector):
                 f"'{config.file_name}' is not in {where}. Agent files there: {', '.join(candidates)}. "
                 f"Set file_name to one of them."
             )
+
         def fetch(name: str) -> Path:
             return Path(
                 self._retrying(
