@@ -67,7 +67,13 @@ def export_hub_files(agent_file: Path, folder: Path) -> list[Path]:
         return [atomic_write_bytes(folder / description, description_bytes)]
     import torch
 
-    state_dict = torch.load(io.BytesIO(policy_bytes), map_location="cpu", weights_only=True)
+    try:
+        state_dict = torch.load(io.BytesIO(policy_bytes), map_location="cpu", weights_only=True)
+    except Exception as error:  # not a tensor-only state dict (damaged, or not ours): nothing to convert
+        logger.warning("Not uploading %s: %s does not hold plain tensors (%s).", WEIGHTS_FILE, POLICY_MEMBER, error)
+        return [atomic_write_bytes(folder / description, description_bytes)]
+    if not isinstance(state_dict, dict) or not all(isinstance(value, torch.Tensor) for value in state_dict.values()):
+        return [atomic_write_bytes(folder / description, description_bytes)]
     tensors, aliases = _unique_tensors(state_dict)
     metadata = {"format": "pt", "rl_framework.agent_file": agent_file.name, ALIASES_KEY: json.dumps(aliases)}
     return [

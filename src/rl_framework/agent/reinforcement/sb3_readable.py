@@ -90,12 +90,15 @@ def readable_data(stored: dict[str, Any], where: str, opt_in: str) -> tuple[dict
 
 
 def _decode(key: str, type_name: str, readable: dict[str, Any], where: str) -> Any:
-    kind = type_name.rstrip("'>").rsplit(".", 1)[-1]
+    named = re.search(r"'([\w.]+)'", type_name)  # "<class 'gymnasium.spaces.box.Box'>" -> "Box"
+    kind = named.group(1).rsplit(".", 1)[-1] if named else ""
     if key in ("observation_space", "action_space"):
         return space_from_readable(kind, readable)
     if key == "policy_class":
         return resolve_class(class_reference_from_readable(readable), f"The policy class of '{where}'", BasePolicy)
     if key == "policy_kwargs":
+        if not readable:  # SB3 pickles a dict only for an entry JSON cannot hold, and lists every entry
+            raise NotReadable("its entries have no readable copy")
         return {name: _readable_value(item, where) for name, item in readable.items()}
     if kind in ("FloatSchedule", "ConstantSchedule", "LinearSchedule"):
         fields = {name: parse_repr(item) if isinstance(item, str) else item for name, item in readable.items()}
