@@ -16,6 +16,7 @@ from rl_framework.util.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from rl_framework.sweep.config import SweepConfig
+    from rl_framework.sweep.experiment import spec_from_experiment
     from rl_framework.sweep.results import ConfigurationSummary, TrialRecord
     from rl_framework.sweep.runner import SweepResult, run_sweep
     from rl_framework.sweep.space import Dimension, SearchSpace
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
 #: public name -> module that defines it (imported on first use).
 _LAZY_NAMES = {
     "TrainingSpec": "rl_framework.sweep.spec",
+    "spec_from_experiment": "rl_framework.sweep.experiment",
     "SweepConfig": "rl_framework.sweep.config",
     "SearchSpace": "rl_framework.sweep.space",
     "Dimension": "rl_framework.sweep.space",
@@ -39,6 +41,7 @@ _LAZY_NAMES = {
 
 __all__ = [
     "TrainingSpec",
+    "spec_from_experiment",
     "SweepConfig",
     "SearchSpace",
     "Dimension",

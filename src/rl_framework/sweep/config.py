@@ -6,11 +6,15 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from rl_framework.sweep.space import SearchSpace
 from rl_framework.sweep.trial import AgentStore, EvaluationSchedule, LocalRegistryStore
 from rl_framework.util.checks import is_integer, optional_positive_int, positive_int
+
+if TYPE_CHECKING:
+    from rl_framework.util.connector.huggingface_config import HuggingFaceUploadConfig
+    from rl_framework.util.connector.local import LocalUploadConfig
 
 SEARCHERS = ("basic", "optuna")
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
@@ -71,7 +75,7 @@ class SweepConfig:
     agent_store: AgentStore | None = None
     evaluation_seed: int = 0
     search_seed: int = 0
-    publish: Any = None
+    publish: LocalUploadConfig | HuggingFaceUploadConfig | None = None
     space: SearchSpace = field(init=False, repr=False)
 
     def __post_init__(self) -> None:

@@ -26,9 +26,49 @@ from rl_framework.util.files import atomic_write_text
 
 if TYPE_CHECKING:
     from rl_framework.agent.base_agent import BaseAgent
+    from rl_framework.sweep.results import ConfigurationSummary, TrialRecord
+    from rl_framework.sweep.spec import TrainingSpec
 
 #: The key of the report in ``metadata.json`` (and in ``config.json`` on the Hub).
 REPORT_KEY = "multi_seed_evaluation"
+
+
+def multi_seed_report(
+    summary: ConfigurationSummary,
+    record: TrialRecord,
+    spec: TrainingSpec,
+    n_eval_episodes: int,
+    deterministic: bool,
+) -> dict[str, Any]:
+    """What is stored with the best agent: its configuration's numbers over runs, and how they were measured.
+
+    :param summary: the best configuration's summary.
+    :param record: the run whose agent is stored.
+    :param spec: what the trials trained.
+    :param n_eval_episodes: episodes per evaluation.
+    :param deterministic: whether evaluations were deterministic.
+    :return: a JSON-compatible dict.
+    """
+    from rl_framework.sweep.results import INTERVAL_METHOD
+
+    return {
+        "algorithm": spec.algorithm_name,
+        "environment": spec.environment_name,
+        "configuration": summary.parameters,
+        "runs": len(summary.final_returns),
+        "seeds": summary.seeds,
+        "final_returns": summary.final_returns,
+        "mean": summary.mean,
+        "iqm": summary.iqm,
+        "ci95": [summary.ci_low, summary.ci_high],
+        "interval_method": INTERVAL_METHOD,
+        "n_eval_episodes": n_eval_episodes,
+        "deterministic": deterministic,
+        "total_timesteps": spec.total_timesteps,
+        "agent_seed": record.seed,
+        "agent_final_return": record.final_return,
+        "agent_trial": record.trial_id,
+    }
 
 
 def add_report_to_metadata(metadata_file: Path, report: dict[str, Any]) -> None:

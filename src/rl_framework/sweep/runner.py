@@ -32,7 +32,14 @@ from rl_framework.sweep.results import (
     write_results,
 )
 from rl_framework.sweep.spec import TrainingSpec
-from rl_framework.sweep.trial import METRIC, TIME_ATTRIBUTE, AgentStore, EvaluationSchedule, run_trial
+from rl_framework.sweep.trial import (
+    METRIC,
+    TIME_ATTRIBUTE,
+    AgentStore,
+    EvaluationSchedule,
+    run_trial,
+    trial_agent_name,
+)
 
 if TYPE_CHECKING:
     from rl_framework.agent.base_agent import BaseAgent
@@ -176,7 +183,7 @@ def _tune_trial(
 
     seed = trial_config["seed"] if "seed" in trial_config else seeds[trial_config[TRIAL_INDEX]]
     trial_id = tune.get_context().get_trial_id()
-    run_trial(spec, trial_config["parameters"], seed, schedule, tune.report, store, f"{name}-{trial_id}")
+    run_trial(spec, trial_config["parameters"], seed, schedule, tune.report, store, trial_agent_name(name, trial_id))
 
 
 def _configurations(config: SweepConfig) -> list[dict[str, Any]]:
@@ -309,31 +316,13 @@ def _publish(
     output: Path,
 ) -> SweepResult:
     """Load the best configuration's best run from the store and register it with the multi-seed report."""
-    from rl_framework.sweep.publish import publish_best
-    from rl_framework.sweep.results import INTERVAL_METHOD
+    from rl_framework.sweep.publish import multi_seed_report, publish_best
     from rl_framework.util.connector.local import LocalUploadConfig
 
     record = best_trial(result.records, best)
     agent = spec.build_agent(record.parameters, record.seed)
-    agent.download(store(f"{name}-{record.trial_id}"))
-    report = {
-        "algorithm": spec.algorithm_name,
-        "environment": spec.environment_name,
-        "configuration": best.parameters,
-        "runs": len(best.final_returns),
-        "seeds": best.seeds,
-        "final_returns": best.final_returns,
-        "mean": best.mean,
-        "iqm": best.iqm,
-        "ci95": [best.ci_low, best.ci_high],
-        "interval_method": INTERVAL_METHOD,
-        "n_eval_episodes": config.n_eval_episodes,
-        "deterministic": config.deterministic_evaluation,
-        "total_timesteps": spec.total_timesteps,
-        "agent_seed": record.seed,
-        "agent_final_return": record.final_return,
-        "agent_trial": record.trial_id,
-    }
+    agent.download(store(trial_agent_name(name, record.trial_id)))
+    report = multi_seed_report(best, record, spec, config.n_eval_episodes, config.deterministic_evaluation)
     destination = config.publish or LocalUploadConfig(
         agent_name=f"{name}-best",
         n_eval_episodes=config.n_eval_episodes,

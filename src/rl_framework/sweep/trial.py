@@ -31,6 +31,11 @@ METRIC = "mean_return"
 TIME_ATTRIBUTE = "timesteps"
 
 
+def trial_agent_name(sweep_name: str, trial_id: str) -> str:
+    """The name a trial's agent is stored under: ``<sweep name>-<trial id>``."""
+    return f"{sweep_name}-{trial_id}"
+
+
 class AgentStore(Protocol):
     """Where trials store their agents: a connector (upload and download configs) for one agent name."""
 
