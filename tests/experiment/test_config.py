@@ -25,7 +25,7 @@ CLASSIC_CONTROL = {
     "ppo_cartpole": ("PPO", "CartPole-v1", 100_000),
     "a2c_cartpole": ("A2C", "CartPole-v1", 500_000),
     "dqn_cartpole": ("DQN", "CartPole-v1", 50_000),
-    "dqn_acrobot": ("DQN", "Acrobot-v1", 100_000),
+    "dqn_acrobot": ("DQN", "rl_framework/Acrobot-v1", 100_000),
     "dqn_mountaincar": ("DQN", "MountainCar-v0", 120_000),
     "sac_mountaincar_continuous": ("SAC", "MountainCarContinuous-v0", 50_000),
     "td3_mountaincar_continuous": ("TD3", "MountainCarContinuous-v0", 300_000),

@@ -15,6 +15,7 @@ from typing import Any
 
 import gymnasium as gym
 
+import rl_framework.environment  # noqa: F401 - registers rl_framework/Acrobot-v1
 from rl_framework.experiment.config import ExperimentError
 
 
