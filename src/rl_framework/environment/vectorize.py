@@ -9,6 +9,7 @@ the environment and how to see its traceback.
 from __future__ import annotations
 
 import contextlib
+import math
 import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Literal
@@ -308,6 +309,7 @@ class FiniteCheckVecEnv(VecEnvWrapper):
     def __init__(self, venv: VecEnv, first_step: int = 0) -> None:
         super().__init__(venv)
         self.step_count = first_step
+        self._zeros: dict[tuple[int, np.dtype[Any]], np.ndarray] = {}
 
     def reset(self) -> VecEnvObs:
         """Reset every environment; raise ``NonFiniteError`` on a non-finite observation."""
@@ -317,8 +319,8 @@ class FiniteCheckVecEnv(VecEnvWrapper):
 
     def step_async(self, actions: np.ndarray) -> None:
         """Send ``actions`` on; raise ``NonFiniteError`` if one of them is non-finite."""
-        if isinstance(actions, np.ndarray) and np.issubdtype(actions.dtype, np.floating):
-            if not np.isfinite(actions).all():
+        if isinstance(actions, np.ndarray) and actions.dtype.kind == "f":
+            if not self._all_finite(actions):
                 raise NonFiniteError(
                     f"Training stopped at step {self.step_count}: the policy produced a NaN/inf action, so its "
                     f"parameters are no longer finite (often the effect of NaN/inf rewards or observations "
@@ -336,10 +338,14 @@ class FiniteCheckVecEnv(VecEnvWrapper):
         return observations, rewards, dones, infos
 
     def _check(self, what: str, values: Any) -> None:
-        arrays = values.values() if isinstance(values, dict) else values if isinstance(values, tuple) else [values]
+        # Cheap on the hot path: one isfinite per float array (integer images cannot hold NaN).
+        if isinstance(values, np.ndarray):
+            arrays: tuple[Any, ...] = (values,)
+        else:  # Dict observations arrive as a dict of arrays, Tuple observations as a tuple
+            arrays = tuple(values.values()) if isinstance(values, dict) else tuple(values)
         for array in arrays:
             array = np.asarray(array)
-            if not np.issubdtype(array.dtype, np.floating) or np.isfinite(array).all():
+            if array.dtype.kind != "f" or self._all_finite(array):
                 continue
             rows = np.flatnonzero(~np.isfinite(array.reshape(array.shape[0], -1)).all(axis=1))
             index = int(rows[0]) if rows.size else 0
@@ -349,6 +355,16 @@ class FiniteCheckVecEnv(VecEnvWrapper):
                 f"was after its last update). Fix the environment, or wrap it to clip or replace non-finite "
                 f"values, then train again."
             )
+
+    def _all_finite(self, array: np.ndarray) -> bool:
+        flat = array.reshape(-1)
+        zeros = self._zeros.get((flat.size, flat.dtype))
+        if zeros is None:
+            zeros = self._zeros[(flat.size, flat.dtype)] = np.zeros(flat.size, flat.dtype)
+        # NaN * 0 and inf * 0 are NaN, finite * 0 is 0: one dot product tells whether every value is
+        # finite, twice as fast as isfinite().all() on the small arrays of one step (an inf also makes
+        # numpy warn "invalid value", just before the NonFiniteError).
+        return math.isfinite(flat.dot(zeros))
 
     def _name(self, index: int) -> str:
         try:
