@@ -64,18 +64,21 @@ def main() -> None:
     result = run_sweep(spec, config, verbose=False)
     ray_seconds = time.perf_counter() - started
     ray_trials = [record.seconds for record in result.records]
+    ray_cpu = [record.cpu_seconds for record in result.records]
     ray.shutdown()  # the loop gets the machine to itself, as a user without Ray would have it
 
     load_loop = _load()
-    loop_trials = []
+    loop_trials, loop_cpu = [], []
     started = time.perf_counter()
     for seed in config.seed_list():
         trial_start = time.perf_counter()
-        run_trial(spec, {}, seed, schedule, report=lambda _: None)
+        final = run_trial(spec, {}, seed, schedule, report=lambda _: None)
         loop_trials.append(time.perf_counter() - trial_start)
+        loop_cpu.append(final["cpu_seconds"])
     loop_seconds = time.perf_counter() - started
 
     ratio = loop_seconds / ray_seconds
+    loop_cores, ray_cores = sum(loop_cpu) / loop_seconds, sum(ray_cpu) / ray_seconds
     verdict = "target met" if ratio >= TARGET else "TARGET MISSED"
     command = "python " + " ".join(shlex.quote(part) for part in [os.path.relpath(__file__, REPOSITORY), *sys.argv[1:]])
     text = "\n".join(
@@ -87,18 +90,22 @@ def main() -> None:
             f"{arguments.cpus} CPUs, 1 CPU per trial, started before timing; loop: the same `run_trial` one "
             f"after another in one process.",
             "",
-            "| | Wall time | Per trial (median) |",
-            "|---|---:|---:|",
-            f"| Sequential loop | {loop_seconds:.1f} s | {statistics.median(loop_trials):.1f} s |",
-            f"| Ray Tune sweep (`run_sweep`) | {ray_seconds:.1f} s | {statistics.median(ray_trials):.1f} s |",
-            f"| Ray start-up (`ray.init`, once per runtime) | {ray_start:.1f} s | |",
+            "| | Wall time | Per trial: wall (median) | Per trial: CPU (median) |",
+            "|---|---:|---:|---:|",
+            f"| Sequential loop | {loop_seconds:.1f} s | {statistics.median(loop_trials):.1f} s | "
+            f"{statistics.median(loop_cpu):.1f} s |",
+            f"| Ray Tune sweep (`run_sweep`) | {ray_seconds:.1f} s | {statistics.median(ray_trials):.1f} s | "
+            f"{statistics.median(ray_cpu):.1f} s |",
+            f"| Ray start-up (`ray.init`, once per runtime) | {ray_start:.1f} s | | |",
             "",
             f"**Speed-up: {ratio:.2f}x** (loop / sweep; target >= {TARGET}x: {verdict}).",
             "",
-            f"Load average (1 min) before Ray's start: {load_before}, before the sweep: {load_ray}, before the "
-            f"loop: {load_loop}. Two cores bound the speed-up at 2x; every trial pays Ray's scheduling, a worker "
-            f"process (reused between trials) and storing its agent, so short trials gain less, and other "
-            f"processes competing for the two cores take from the parallel side what the loop never had.",
+            f"Cores the trials got (their CPU seconds / the side's wall time): loop {loop_cores:.2f}, "
+            f"sweep {ray_cores:.2f} (of the {arguments.cpus} Ray may use). Load average (1 min) "
+            f"before Ray's start: {load_before}, before the sweep: {load_ray}, before the loop: {load_loop}: other "
+            f"processes share the cores, and they take from the parallel side what the loop never had. Two cores "
+            f"bound the speed-up at 2x; every trial also pays Ray's scheduling, a worker process (reused between "
+            f"trials) and storing its agent, so short trials gain less.",
             "",
             f"Command: `{command}`. Machine: {_machine()}.",
         ]

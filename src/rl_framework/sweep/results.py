@@ -43,6 +43,7 @@ class TrialRecord:
     :param best_return: best mean return over the trial's evaluations.
     :param timesteps: training steps reached.
     :param seconds: the trial's wall time.
+    :param cpu_seconds: CPU time of the trial's process while it ran (its share of a core = cpu / wall).
     :param agent_location: where the trained agent was stored (finished trials only).
     :param error: the exception, for trials that raised.
     :param curve: ``(timesteps, mean return)`` of every evaluation.
@@ -57,6 +58,7 @@ class TrialRecord:
     best_return: float
     timesteps: int
     seconds: float
+    cpu_seconds: float = math.nan
     agent_location: str = ""
     error: str = ""
     curve: list[tuple[int, float]] = field(default_factory=list)
@@ -159,6 +161,7 @@ _OUTCOME_COLUMNS = (
     "best_return",
     "timesteps",
     "seconds",
+    "cpu_seconds",
     "agent_location",
     "error",
 )

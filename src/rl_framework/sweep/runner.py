@@ -288,6 +288,7 @@ def _records(
                 best_return=float(metrics.get("best_return", float("nan"))),
                 timesteps=int(metrics.get(TIME_ATTRIBUTE, 0)),
                 seconds=float(metrics.get("trial_seconds", metrics.get("time_total_s", 0.0))),
+                cpu_seconds=float(metrics.get("cpu_seconds", float("nan"))),
                 agent_location=str(metrics.get("agent_location", "")),
                 error=error,
                 curve=curve,

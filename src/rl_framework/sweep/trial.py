@@ -98,6 +98,7 @@ class _Evaluator:
         self.best_return = -math.inf
         self.evaluations = 0
         self.started = time.perf_counter()
+        self.cpu_started = time.process_time()
 
     def measure(self, timesteps: int) -> dict[str, Any]:
         result = self.agent.evaluate_episodes(
@@ -179,6 +180,9 @@ def run_trial(
     final = evaluator.measure(timesteps)
     final["agent_location"] = store(agent_name or "agent").upload(agent) if store is not None else ""
     final["trial_seconds"] = time.perf_counter() - evaluator.started
+    # CPU time of the whole process (Ray's worker threads included): set beside the wall time, it
+    # shows how much of a core the trial got.
+    final["cpu_seconds"] = time.process_time() - evaluator.cpu_started
     final["finished"] = True
     report(final)
     return final
