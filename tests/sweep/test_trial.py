@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import sys
 from pathlib import Path
 
 import gymnasium as gym
@@ -128,3 +129,12 @@ def test_sweep_config_defaults_and_checks(tmp_path):
 def test_sweep_config_refuses_bad_values(kwargs, error, match):
     with pytest.raises(error, match=match):
         SweepConfig(**kwargs)
+
+
+def test_without_ray_a_sweep_names_the_extra_before_any_work(monkeypatch, tmp_path):
+    from rl_framework.sweep.runner import run_sweep
+
+    monkeypatch.setitem(sys.modules, "ray", None)  # as if Ray were not installed
+    with pytest.raises(ImportError, match=r"pip install 'rl_framework\[ray\]'"):
+        run_sweep(TrainingSpec("PPO", "CartPole-v1", 64), SweepConfig(output_dir=tmp_path / "sweep"))
+    assert not (tmp_path / "sweep").exists()

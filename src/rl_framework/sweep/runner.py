@@ -94,8 +94,7 @@ def run_sweep(spec: TrainingSpec, config: SweepConfig | None = None, verbose: bo
     experiment = output / TUNE_FOLDER
     configurations = _configurations(config)
     spec.check(configurations[0])
-    from ray import tune
-
+    tune = import_tune()
     restoring = config.resume and tune.Tuner.can_restore(str(experiment))
     if experiment.exists() and not restoring:
         fix = "remove it" if config.resume else "continue it with resume=True (--resume)"
@@ -141,6 +140,17 @@ def run_sweep(spec: TrainingSpec, config: SweepConfig | None = None, verbose: bo
         if result.best_location:
             print(f"\nBest agent (configuration {best.configuration if best else '-'}): {result.best_location}")
     return result
+
+
+def import_tune() -> Any:
+    """``ray.tune``, or an ``ImportError`` that names the extra to install."""
+    try:
+        from ray import tune
+    except ImportError as error:
+        raise ImportError(
+            f"Sweeps run on Ray Tune, which is not installed ({error}): pip install 'rl_framework[ray]'."
+        ) from error
+    return tune
 
 
 def start_ray(config: SweepConfig) -> None:
