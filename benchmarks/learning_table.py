@@ -8,11 +8,11 @@ mean, the IQM and the 95 % stratified-bootstrap interval of each run's final eva
 ``<!-- learning-table -->`` and ``<!-- /learning-table -->``; the rest of the file is left alone.
 
     python benchmarks/learning_table.py             # the files' own budgets: for a big machine or a cluster
-    python benchmarks/learning_table.py --quick     # every budget cut to 3,000 steps: minutes on 2 cores
+    python benchmarks/learning_table.py --quick     # every budget cut to 1,500 steps: minutes on 2 cores
     python benchmarks/learning_table.py --address auto   # on a running Ray cluster (ray start --head ...)
 
 The quick mode checks that every file trains through the sweep runner; its returns are far below
-the zoo's, which come from 20x-170x more training.
+the zoo's, which come from the files' full budgets.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from pathlib import Path
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 BENCHMARKS_FILE = REPOSITORY / "BENCHMARKS.md"
-QUICK_TIMESTEPS = 3000
+QUICK_TIMESTEPS = 1500
 _ZOO = re.compile(r"Zoo benchmark:\s*(-?[\d.]+)\s*\+/-\s*([\d.]+)\s*after\s*([\d.e+]+)\s*steps", re.IGNORECASE)
 
 
@@ -92,7 +92,7 @@ def run_experiment(name: str, arguments: argparse.Namespace, output: Path) -> Ro
         )
     settings = evaluation_settings(experiment)
     if arguments.quick:
-        settings.update(n_eval_episodes=10, eval_frequency=max(1, experiment.total_timesteps // 2))
+        settings.update(n_eval_episodes=5, eval_frequency=max(1, experiment.total_timesteps // 2))
     config = SweepConfig(
         seeds=arguments.seeds,
         address=arguments.address,
@@ -126,7 +126,7 @@ def markdown(rows: list[Row], arguments: argparse.Namespace, command: str, wall_
     """The BENCHMARKS.md section."""
     mode = (
         f"**Reduced mode** (`--quick`): every budget cut to {arguments.max_timesteps:,} steps, so the returns are "
-        f"far below the zoo's (which trained 20x-170x longer); it shows every file trains through the sweep "
+        f"far below the zoo's, which come from the files' full budgets; it shows every file trains through the sweep "
         f"runner and what the statistics look like, not the algorithms' final performance."
         if arguments.quick
         else "Each file's own budget (the zoo's), so the returns are comparable with the zoo's column."
@@ -158,7 +158,7 @@ def markdown(rows: list[Row], arguments: argparse.Namespace, command: str, wall_
     lines += [
         "",
         f"Command: `{command}` ({wall_minutes:.1f} minutes in all). Evaluation: each run's final "
-        "evaluation (the file's episode count and determinism; 10 episodes in reduced mode).",
+        "evaluation (the file's episode count and determinism; 5 episodes in reduced mode).",
         "",
         f"Machine: {_machine()}.",
     ]
