@@ -146,13 +146,12 @@ class ArrowEpisodes:
     def _check_infos(self) -> None:
         """Decode (and drop) every info that uses a jsonpickle tag, so unsafe ones are refused before training.
 
-        Only infos containing ``"py/`` are looked at (vectorised search), typically one per episode.
+        Only infos containing ``"py/`` are decoded (found by a vectorised byte search), typically one per
+        episode at most.
         """
-        import pyarrow.compute as pc
-
         for chunk in self._table.column("infos").chunks:
             texts = _list_values(chunk)
-            for index in np.flatnonzero(to_numpy(pc.match_substring(texts, '"py/'))):
+            for index in _strings_containing(texts, b'"py/'):
                 decode_info(texts[int(index)].as_py(), self.description)
             self.release_pages()
 
@@ -259,6 +258,35 @@ def _strings_to_numpy(values: pa.Array) -> np.ndarray:
     for index in np.flatnonzero(~is_empty):
         strings[index] = data[starts[index] : stops[index]].tobytes().decode("utf-8")
     return strings
+
+
+def _strings_containing(values: pa.Array, needle: bytes, window: int = 1 << 16) -> np.ndarray:
+    """Indices of the strings of a string array that contain ``needle``.
+
+    Searches the array's bytes a window at a time (``bytes.find``), so memory stays at one small
+    window however large the dataset is.
+    """
+    offset_type = np.int64 if pa.types.is_large_string(values.type) else np.int32
+    window_of_offsets = slice(values.offset, values.offset + len(values) + 1)
+    offsets = np.frombuffer(values.buffers()[1], dtype=offset_type)[window_of_offsets].astype(np.int64)
+    data_buffer = values.buffers()[2]
+    if data_buffer is None or len(offsets) < 2:
+        return np.zeros(0, dtype=np.int64)
+    view = memoryview(data_buffer)
+    first, last = int(offsets[0]), int(offsets[-1])
+    starts = []
+    for position in range(first, last, window):
+        chunk = bytes(view[position : min(position + window + len(needle) - 1, last)])
+        found = chunk.find(needle)
+        while 0 <= found < window:  # a match starting in the overlap belongs to the next window
+            starts.append(position + found)
+            found = chunk.find(needle, found + 1)
+    if not starts:
+        return np.zeros(0, dtype=np.int64)
+    begins = np.asarray(starts, dtype=np.int64)
+    owners = np.searchsorted(offsets, begins, side="right") - 1  # the string whose bytes hold the match
+    inside = begins + len(needle) <= offsets[owners + 1]
+    return np.unique(owners[inside])
 
 
 def _nested_list_to_numpy(lists: pa.Array, name: str, folder: Path) -> np.ndarray:
