@@ -268,7 +268,7 @@ def _strings_containing(values: pa.Array, needle: bytes, window: int = 1 << 16) 
     """
     offset_type = np.int64 if pa.types.is_large_string(values.type) else np.int32
     window_of_offsets = slice(values.offset, values.offset + len(values) + 1)
-    offsets = np.frombuffer(values.buffers()[1], dtype=offset_type)[window_of_offsets].astype(np.int64)
+    offsets = np.frombuffer(values.buffers()[1], dtype=offset_type)[window_of_offsets]  # a view: no copy
     data_buffer = values.buffers()[2]
     if data_buffer is None or len(offsets) < 2:
         return np.zeros(0, dtype=np.int64)
@@ -285,7 +285,7 @@ def _strings_containing(values: pa.Array, needle: bytes, window: int = 1 << 16) 
         return np.zeros(0, dtype=np.int64)
     begins = np.asarray(starts, dtype=np.int64)
     owners = np.searchsorted(offsets, begins, side="right") - 1  # the string whose bytes hold the match
-    inside = begins + len(needle) <= offsets[owners + 1]
+    inside = begins + len(needle) <= offsets[owners + 1].astype(np.int64)
     return np.unique(owners[inside])
 
 
