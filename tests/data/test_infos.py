@@ -100,3 +100,14 @@ def test_imitation_rollout_infos_load_safely_and_equal_imitations_loader(tmp_pat
     assert any(info for trajectory in theirs for info in trajectory.infos)  # the infos are not all empty
     for mine, other in zip(ours, theirs, strict=True):
         assert_same(list(mine.infos), list(other.infos))
+
+
+@pytest.mark.parametrize("window", [1, 3, 5, 1 << 16])
+def test_the_tag_search_finds_each_string_once_across_windows(window: int) -> None:
+    import pyarrow as pa
+
+    from rl_framework.data.arrow import _strings_containing
+
+    texts = pa.array(["{}", 'ab"py/x"py/', "{}", '"py/', '"p', 'y/"', "{}"])
+    assert _strings_containing(texts, b'"py/', window).tolist() == [1, 3]  # not the match split across 4 and 5
+    assert _strings_containing(texts.slice(2), b'"py/', window).tolist() == [1]  # offsets of a sliced array
