@@ -160,7 +160,8 @@ class HuggingFaceDownloadConfig:
     :param repository_id: the model repository, ``"owner/name"``.
     :param file_name: the agent file inside it, e.g. ``"ppo-CartPole-v1.zip"`` or
         ``"checkpoints/ppo-CartPole-v1-step-5000.zip"``. Files beside it that start with its stem
-        (e.g. ``ppo-CartPole-v1.vecnormalize.pkl``) are downloaded too.
+        (e.g. an earlier version's ``ppo-CartPole-v1.vecnormalize.pkl``) are downloaded too, unless
+        the agent file is a self-contained rl_framework zip.
     :param version: a branch, tag or full commit sha.
     """
 

@@ -2,8 +2,8 @@
 
 Layout (``root`` defaults to ``~/.rl_framework/registry``, or ``$RL_FRAMEWORK_REGISTRY``)::
 
-    <root>/<agent_name>/v<N>/agent.zip            the agent (companions such as
-                            /agent.vecnormalize.pkl  normaliser statistics lie beside it)
+    <root>/<agent_name>/v<N>/agent.zip            the agent (companion files that an agent
+                                                  writes, if any, lie beside it)
                             /metadata.json        algorithm, environment, library versions,
                                                   sha256 of the agent file, evaluation result
                             /replay.mp4           when a recording environment was given
