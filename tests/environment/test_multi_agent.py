@@ -16,6 +16,7 @@ pytest.importorskip("pettingzoo", reason="the multiagent extra is not installed"
 from pettingzoo import ParallelEnv  # noqa: E402
 from pettingzoo.mpe import simple_spread_v3  # noqa: E402
 from pettingzoo.test import parallel_api_test  # noqa: E402
+from stable_baselines3.common.vec_env import VecNormalize  # noqa: E402
 
 from rl_framework.agent import BaseAgent, ImitationAgent, StableBaselinesAgent  # noqa: E402
 from rl_framework.data import EpisodeSequence  # noqa: E402
@@ -273,3 +274,12 @@ def test_agent_episodes_takes_a_factory_and_refuses_gymnasium_envs() -> None:
     assert len(EpisodeSequence.from_generator(agent_episodes(Forward(), RaceEnv, n_episodes=3))) == 3
     with pytest.raises(TypeError, match=r"records PettingZoo ParallelEnvs.*EpisodeSequence.from_agent"):
         next(agent_episodes(Forward(), lambda: gym.make("CartPole-v1"), n_episodes=1))
+
+
+def test_vecnormalize_wraps_the_multi_agent_vec_env() -> None:
+    vec_env = VecNormalize(MultiAgentVecEnv([spread(), spread()], [True, True]))
+    agent = StableBaselinesAgent("PPO", {**TINY_PPO, "batch_size": 64})
+    agent.train(vec_env, total_timesteps=64, progress_bar=False)
+    assert agent.normalizer.statistics is not None  # kept with the agent, applied frozen when it acts
+    assert len(agent.evaluate_episodes(spread, n_eval_episodes=4, progress_bar=False).episode_returns) == 4
+    vec_env.close()

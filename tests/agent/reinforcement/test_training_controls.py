@@ -228,7 +228,7 @@ def test_evaluate_logs_each_episode_and_the_summary_at_the_trained_timesteps(tra
 def test_episode_end_reasons_are_counted_during_training() -> None:
     connector = RecordingConnector()
     agent = StableBaselinesAgent("PPO", TINY_PPO)
-    agent.train(lambda: gym.make("CartPole-v1", max_episode_steps=12), total_timesteps=256, connector=connector)
+    agent.train(lambda: gym.make("CartPole-v1", max_episode_steps=12), 256, connector=connector, progress_bar=False)
     terminated, truncated = connector.named("episodes/terminated"), connector.named("episodes/truncated")
     assert terminated and truncated  # random play: some poles fall before 12 steps, some episodes reach the limit
     assert terminated == list(range(1, len(terminated) + 1)) and truncated == list(range(1, len(truncated) + 1))
