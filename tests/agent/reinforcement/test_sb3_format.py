@@ -11,7 +11,8 @@ from pathlib import Path
 import gymnasium as gym
 import numpy as np
 import pytest
-from stable_baselines3 import DQN, PPO, SAC
+from stable_baselines3 import DQN, PPO, SAC, TD3
+from stable_baselines3.common.noise import ActionNoise
 from stable_baselines3.common.utils import ConstantSchedule
 
 from rl_framework.agent import StableBaselinesAgent
@@ -137,3 +138,21 @@ def test_our_file_of_another_algorithm_names_the_right_one(trained_ppo_agent, tm
     path = trained_ppo_agent.save_to_file(tmp_path / "agent.zip")[0]
     with pytest.raises(ValueError, match=r"PPO .*StableBaselinesAgent\('PPO'\)"):
         StableBaselinesAgent("A2C").load_from_file(path)
+
+
+class ConstantNoise(ActionNoise):
+    """A user's own action noise: no pickle-free form."""
+
+    def __call__(self) -> np.ndarray:
+        return np.full(1, 0.1)
+
+
+def test_our_file_with_a_custom_object_warns_and_restores_it_only_with_the_opt_in(tmp_path: Path) -> None:
+    agent = StableBaselinesAgent("TD3")
+    agent.model = TD3("MlpPolicy", "Pendulum-v1", action_noise=ConstantNoise(), seed=0, device="cpu")
+    path = agent.save_to_file(tmp_path / "td3.zip")[0]
+    with pytest.warns(UserWarning, match=r"stores action_noise only as SB3 pickles.*allow_pickle=True"):
+        safe = StableBaselinesAgent.from_file(path, "TD3")
+    assert safe.model.action_noise is None  # TD3's default
+    trusted = StableBaselinesAgent.from_file(path, "TD3", allow_pickle=True)
+    assert isinstance(trusted.model.action_noise, ConstantNoise)

@@ -130,7 +130,16 @@ def read_sb3_zip(
     except (zipfile.BadZipFile, OSError, json.JSONDecodeError, UnicodeDecodeError, EOFError) as error:
         raise ValueError(f"'{path}' is not an intact agent zip ({error}). It may be truncated or corrupt.") from error
     if header is not None:
-        data, normalizer = _our_attributes(header, algorithm_name, where)
+        data, normalizer, skipped = _our_attributes(header, algorithm_name, where)
+        if skipped and allow_pickle:  # the caller trusts the file: SB3's loader restores them from its pickles
+            return _load_with_sb3(path, algorithm_class, overrides), normalizer, True
+        if skipped:
+            warnings.warn(
+                f"'{where}' stores {', '.join(skipped)} only as SB3 pickles (e.g. a custom object): they start from "
+                f"the algorithm's defaults. Pass {OPT_IN} to restore them with SB3's loader, only for a file you "
+                f"trust.",
+                stacklevel=3,
+            )
         return _rebuild(path, algorithm_class, data, overrides), normalizer, True
     if not isinstance(stored, dict):
         raise ValueError(f"'{path}' has no SB3 'data' member: it is not a Stable-Baselines3 agent file.")
@@ -158,7 +167,10 @@ def _load_with_sb3(path: Path, algorithm_class: type[BaseAlgorithm], overrides: 
         ) from error
 
 
-def _our_attributes(header: Any, algorithm_name: str, where: str) -> tuple[dict[str, Any], dict[str, Any] | None]:
+def _our_attributes(
+    header: Any, algorithm_name: str, where: str
+) -> tuple[dict[str, Any], dict[str, Any] | None, list[str]]:
+    """The decoded attributes, the normaliser statistics, and the attributes stored only as SB3 pickles."""
     if not isinstance(header, dict) or header.get("format") != FORMAT or not isinstance(header.get("data"), dict):
         raise ValueError(f"'{where}' has a damaged {MEMBER}. Save the agent again.")
     if header.get("format_version") != FORMAT_VERSION:
@@ -174,14 +186,8 @@ def _our_attributes(header: Any, algorithm_name: str, where: str) -> tuple[dict[
     decoded = {key: from_json(value, f"'{where}'") for key, value in header["data"].items()}
     data = {key: value for key, value in decoded.items() if not isinstance(value, Unreadable)}
     skipped = sorted(set(decoded) - set(data) - REBUILT_KEYS)
-    if skipped:
-        warnings.warn(
-            f"'{where}' stores {', '.join(skipped)} only as SB3 pickles (e.g. a custom object): they start from "
-            f"the algorithm's defaults. Pass {OPT_IN} to restore them with SB3's loader, only for a file you trust.",
-            stacklevel=4,
-        )
     normalizer = header.get("normalizer")
-    return data, normalizer if isinstance(normalizer, dict) else None
+    return data, normalizer if isinstance(normalizer, dict) else None, skipped
 
 
 def _rebuild(
