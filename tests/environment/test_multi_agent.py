@@ -10,10 +10,7 @@ import gymnasium as gym
 import imageio_ffmpeg
 import numpy as np
 import pytest
-
-pytest.importorskip("pettingzoo", reason="the multiagent extra is not installed")
-
-from pettingzoo import ParallelEnv  # noqa: E402
+from pettingzoo import ParallelEnv
 from pettingzoo.mpe import simple_spread_v3  # noqa: E402
 from pettingzoo.test import parallel_api_test  # noqa: E402
 from stable_baselines3.common.vec_env import VecNormalize  # noqa: E402

@@ -132,7 +132,6 @@ def test_initial_action_bias_sets_the_final_action_layer(algorithm: str, env_id:
 
 
 def test_initial_action_bias_for_quantiles_and_bad_sizes() -> None:
-    pytest.importorskip("sb3_contrib")
     agent = StableBaselinesAgent("QRDQN", {"seed": 0, "initial_action_bias": [1.0, 2.0], "learning_starts": 10})
     agent.train("CartPole-v1", total_timesteps=1, progress_bar=False)
     assert agent.model is not None
