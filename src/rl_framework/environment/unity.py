@@ -5,10 +5,12 @@ low-level API and returns ``UnityGymEnv``, a single-agent gymnasium env that eve
 agent trains on and evaluates in like any other (``train(lambda: unity_environment(path))``).
 
 Where it works: ``mlagents-envs`` 1.x declares ``Requires-Python >=3.10.1,<=3.10.12`` and pins
-``numpy<1.24``, ``protobuf<3.21``, ``grpcio<=1.48.2`` and ``pettingzoo==1.15.0``, so the
-``unity`` extra installs only on CPython 3.10.1 to 3.10.12. On newer Pythons pip finds only
-mlagents-envs 0.28.0, which cannot be imported next to protobuf >= 4 (what tensorboard and
-onnx here need). Everywhere else ``unity_environment`` raises an ``ImportError`` saying so.
+``numpy<1.24``, ``protobuf<3.21``, ``grpcio<=1.48.2`` and ``pettingzoo==1.15.0``; rl_framework's
+stack needs ``numpy>=1.26``, so no Python installs both today and there is no ``unity`` extra (a
+resolver cannot satisfy it). On newer Pythons pip finds only mlagents-envs 0.28.0, which cannot
+be imported next to protobuf >= 4 (what tensorboard and onnx here need). Wherever the package is
+missing, ``unity_environment`` raises an ``ImportError`` saying so; with the package installed
+(a future mlagents-envs release, or one you patched), the adapter below works as is.
 
 The conversion, per behaviour (one trained policy):
 
@@ -35,8 +37,9 @@ import numpy as np
 SUPPORTED_PYTHONS = ">=3.10.1,<=3.10.12"
 _INSTALL_HINT = (
     "Unity ML-Agents environments need the mlagents-envs package, whose 1.x releases install only on CPython "
-    "3.10.1 to 3.10.12 (Requires-Python {supported}; this is Python {running}). Create a Python 3.10.12 "
-    "environment and run: pip install 'rl_framework[unity]'."
+    "3.10.1 to 3.10.12 (Requires-Python {supported}; this is Python {running}) and pin numpy<1.24, which "
+    "rl_framework's stack (numpy>=1.26) excludes; on newer Pythons pip finds only 0.28.0, which fails to import "
+    "with protobuf>=4. See the README section 'Unity ML-Agents' for the status."
 )
 
 
