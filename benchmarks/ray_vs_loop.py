@@ -100,6 +100,13 @@ def main() -> None:
             "",
             f"**Speed-up: {ratio:.2f}x** (loop / sweep; target >= {TARGET}x: {verdict}).",
             "",
+            f"A trial costs the same CPU time either way (median {statistics.median(loop_cpu):.1f} s in the loop, "
+            f"{statistics.median(ray_cpu):.1f} s as a Ray trial, Ray's share of the worker process included). Had "
+            f"the trials had the cores to themselves, the loop would take its CPU seconds ({sum(loop_cpu):.0f} s) "
+            f"and the sweep its CPU seconds over {arguments.cpus} cores ({sum(ray_cpu) / arguments.cpus:.0f} s): an "
+            f"estimated {sum(loop_cpu) / (sum(ray_cpu) / arguments.cpus):.2f}x, an estimate from the measured CPU "
+            f"times, not a measured wall time.",
+            "",
             f"Cores the trials got (their CPU seconds / the side's wall time): loop {loop_cores:.2f}, "
             f"sweep {ray_cores:.2f} (of the {arguments.cpus} Ray may use). Load average (1 min) "
             f"before Ray's start: {load_before}, before the sweep: {load_ray}, before the loop: {load_loop}: other "
