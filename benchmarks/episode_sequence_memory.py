@@ -1,8 +1,9 @@
-"""Memory and speed of streaming a large trajectory dataset with EpisodeSequence vs imitation's loader.
+"""Streaming a large trajectory dataset with ``EpisodeSequence`` against imitation's loader.
 
-Target (issue 10): 1,000,000 CartPole transitions on disk -> opening + one full pass of
-``transition_batches`` with peak RSS growth <= 1.2x the raw array bytes, and not slower than
-``imitation.data.serialize.load`` followed by ``rollout.flatten_trajectories``.
+1,000,000 CartPole transitions on disk (imitation's dataset format, ``cartpole_dataset.py``): opening
+the folder plus one full pass of ``transition_batches`` (shuffled, batch 32) against
+``imitation.data.serialize.load`` followed by ``rollout.flatten_trajectories``. Targets: peak RSS growth
+<= 1.2x the raw array bytes, and time <= 1.0x imitation's.
 
 Each side runs in its own subprocess. It imports everything first, then resets the kernel's peak
 RSS counter (``/proc/self/clear_refs``), so the reported growth is ``VmHWM - RSS before`` for just
@@ -12,17 +13,13 @@ Raw array bytes = the numeric arrays the dataset stores (observations, actions, 
 flags) in their own dtypes; the larger "flattened Transitions bytes" (obs + next_obs + acts + dones,
 what ``flatten_trajectories`` must hold) is printed too.
 
-Usage::
-
-    python benchmarks/episode_sequence_memory.py                  # 1,000,000 transitions
-    python benchmarks/episode_sequence_memory.py --transitions 100000 --folder /tmp/small
+Run: ``python benchmarks/episode_sequence_memory.py [--transitions 1000000] [--quick]``
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -30,23 +27,8 @@ import time
 from pathlib import Path
 
 import numpy as np
-
-CARTPOLE_EPISODE_LENGTH = 500  # the scripted expert always reaches the time limit
-
-
-def scripted_expert(observation: np.ndarray) -> int:
-    """Near-optimal CartPole controller: push towards the side the pole falls to."""
-    return int(3 * observation[2] + observation[3] > 0)
-
-
-def make_dataset(folder: Path, n_transitions: int) -> None:
-    from rl_framework.data.episode_sequence import EpisodeSequence
-
-    n_episodes = -(-n_transitions // CARTPOLE_EPISODE_LENGTH)
-    started = time.perf_counter()
-    sequence = EpisodeSequence.from_agent(scripted_expert, "CartPole-v1", n_episodes=n_episodes, seed=0)
-    sequence.save(folder)
-    print(f"recorded and saved {sequence.n_transitions} transitions in {time.perf_counter() - started:.1f} s")
+from benchmark_tools import Figure, parser, report
+from cartpole_dataset import write_dataset
 
 
 def peak_rss_reset() -> int:
@@ -114,49 +96,62 @@ def raw_bytes(folder: Path) -> tuple[int, int]:
     return stored, flattened
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--transitions", type=int, default=1_000_000)
-    parser.add_argument("--batch-size", type=int, default=32, help="32 is imitation BC's default batch size")
-    parser.add_argument("--folder", type=Path, default=None, help="dataset folder (created if missing)")
-    parser.add_argument("--side", choices=["ours", "imitation"], help=argparse.SUPPRESS)
-    arguments = parser.parse_args()
+def measure(folder: Path, side: str, batch_size: int) -> dict[str, float]:
+    command = [sys.executable, __file__, "--side", side, "--folder", str(folder), "--batch-size", str(batch_size)]
+    output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    return json.loads(output.strip().splitlines()[-1])
 
-    if arguments.side:  # child process: measure one side and report as JSON
-        if arguments.side == "ours":
-            result = run_ours(arguments.folder, arguments.batch_size)
-        else:
-            result = run_imitation(arguments.folder)
+
+def main() -> None:
+    arguments = parser(__doc__)
+    arguments.add_argument("--transitions", type=int, default=1_000_000)
+    arguments.add_argument("--batch-size", type=int, default=32, help="32 is imitation BC's default batch size")
+    arguments.add_argument("--folder", type=Path, default=None, help=argparse.SUPPRESS)
+    arguments.add_argument("--side", choices=["ours", "imitation"], help=argparse.SUPPRESS)
+    args = arguments.parse_args()
+    if args.side:  # child process: measure one side and report as JSON
+        result = run_ours(args.folder, args.batch_size) if args.side == "ours" else run_imitation(args.folder)
         print(json.dumps(result))
         return
-
-    folder = arguments.folder or Path(tempfile.gettempdir()) / f"cartpole_{arguments.transitions}_transitions"
-    if not folder.is_dir():
-        make_dataset(folder, arguments.transitions)
-    stored, flattened = raw_bytes(folder)
-    disk = sum(file.stat().st_size for file in folder.iterdir())
-    results = {}
-    for side in ("ours", "imitation"):
-        command = [sys.executable, __file__, "--side", side, "--folder", str(folder)]
-        command += ["--batch-size", str(arguments.batch_size)]
-        output = subprocess.run(command, check=True, capture_output=True, text=True, env=dict(os.environ)).stdout
-        results[side] = json.loads(output.strip().splitlines()[-1])
-    ours, theirs = results["ours"], results["imitation"]
-    assert ours["transitions"] == theirs["transitions"] and ours["checksum"] == theirs["checksum"]
-
+    if args.quick:
+        args.transitions = 20_000
+    with tempfile.TemporaryDirectory(prefix="rl_framework-streaming-") as scratch:
+        folder = Path(scratch) / "episodes"
+        write_dataset(folder, args.transitions)
+        stored, flattened = raw_bytes(folder)
+        disk = sum(file.stat().st_size for file in folder.iterdir())
+        ours, theirs = (measure(folder, side, args.batch_size) for side in ("ours", "imitation"))
+    if not (ours["transitions"] == theirs["transitions"] and ours["checksum"] == theirs["checksum"]):
+        raise RuntimeError(f"The two sides read different data: {ours} vs {theirs}.")
     megabyte = 1024**2
-    print(f"dataset: {folder} ({ours['transitions']} transitions, {disk / megabyte:.1f} MB on disk)")
-    print(f"raw array bytes (obs, acts, rews, terminal): {stored / megabyte:.1f} MB")
-    print(f"flattened Transitions bytes (obs, next_obs, acts, dones): {flattened / megabyte:.1f} MB")
-    for name, result in (("EpisodeSequence open + 1 pass", ours), ("imitation load + flatten", theirs)):
-        print(
-            f"{name:32s} {result['seconds']:7.2f} s   peak RSS growth {result['rss_growth'] / megabyte:7.1f} MB "
-            f"= {result['rss_growth'] / stored:.2f}x raw"
-        )
-    memory_ok = ours["rss_growth"] <= 1.2 * stored
-    speed_ok = ours["seconds"] <= theirs["seconds"]
-    print(f"RSS growth ratio (ours / raw bytes): {ours['rss_growth'] / stored:.3f}  (target <= 1.2: {memory_ok})")
-    print(f"time ratio (ours / imitation): {ours['seconds'] / theirs['seconds']:.3f}  (target <= 1.0: {speed_ok})")
+    detail = (
+        f"EpisodeSequence open + 1 pass: {ours['seconds']:.2f} s, peak RSS +{ours['rss_growth'] / megabyte:.1f} MB; "
+        f"imitation load + flatten: {theirs['seconds']:.2f} s, peak RSS +{theirs['rss_growth'] / megabyte:.1f} MB; "
+        f"raw array bytes {stored / megabyte:.1f} MB, flattened Transitions {flattened / megabyte:.1f} MB, "
+        f"{disk / megabyte:.1f} MB on disk"
+    )
+    figures = [
+        Figure(
+            f"streaming {ours['transitions']:,} transitions: peak RSS growth / raw array bytes",
+            ours["rss_growth"] / stored,
+            "<= 1.2",
+            detail,
+        ),
+        Figure(
+            "streaming: EpisodeSequence open + pass / imitation load + flatten (time)",
+            ours["seconds"] / theirs["seconds"],
+            "<= 1.0",
+            detail,
+        ),
+        Figure(
+            "streaming: EpisodeSequence / imitation peak RSS growth",
+            ours["rss_growth"] / theirs["rss_growth"],
+            "",
+            detail,
+        ),
+    ]
+    notes = [f"{args.transitions:,} CartPole transitions, batch {args.batch_size}, shuffled, one pass"]
+    report(figures, args.json, notes, args.quick)
 
 
 if __name__ == "__main__":

@@ -1,25 +1,30 @@
-"""Import cost of ``rl_framework.agent`` over ``stable_baselines3`` (target: at most +0.2 s).
+"""Start-up cost: ``import rl_framework.agent`` and ``rl-framework --help`` against ``import stable_baselines3``.
 
-Each import runs in a fresh interpreter, alternating, several times; medians are compared.
-Also lists heavy optional modules the import pulled in (must be none).
+Each command runs in a fresh interpreter, the sides alternating, several times; medians are compared.
+Figures: ``import rl_framework.agent`` / ``import stable_baselines3`` (target <= 1.15, i.e. at most about
++0.2 s on a 1.5 s import) and the CLI's ``rl-framework --help`` / ``python -c "import stable_baselines3"``,
+both whole processes (target <= 0.5: the help answers without importing torch or SB3). Also lists heavy
+optional modules the import pulled in (must be none).
 
-Run: ``python benchmarks/import_time.py [--repeats 7]``
+Run: ``python benchmarks/import_time.py [--repeats 7] [--quick]``
 """
 
 from __future__ import annotations
 
-import argparse
 import json
-import statistics
+import shutil
 import subprocess
 import sys
+import time
+
+from benchmark_tools import Figure, describe, median, parser, report
 
 PROBE = """
 import json, sys, time
 start = time.perf_counter()
 import {module}
 seconds = time.perf_counter() - start
-heavy = [m for m in ("clearml", "huggingface_hub", "moviepy", "datasets", "imitation") if m in sys.modules]
+heavy = [m for m in ("clearml", "huggingface_hub", "moviepy", "datasets", "imitation", "ray") if m in sys.modules]
 print(json.dumps({{"seconds": seconds, "heavy": heavy}}))
 """
 
@@ -32,20 +37,55 @@ def import_seconds(module: str) -> tuple[float, list[str]]:
     return result["seconds"], result["heavy"]
 
 
+def process_seconds(command: list[str]) -> float:
+    """Wall time of a whole process, interpreter start-up included."""
+    start = time.perf_counter()
+    subprocess.run(command, capture_output=True, check=True)
+    return time.perf_counter() - start
+
+
+def cli_help_command() -> list[str]:
+    """The installed ``rl-framework --help`` (or ``python -m rl_framework --help`` without the script)."""
+    executable = shutil.which("rl-framework")
+    return [executable, "--help"] if executable else [sys.executable, "-m", "rl_framework", "--help"]
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--repeats", type=int, default=7)
-    args = parser.parse_args()
-    import_seconds("stable_baselines3")  # warm the file cache
-    reference, ours, heavy = [], [], []
-    for _ in range(args.repeats):
-        reference.append(import_seconds("stable_baselines3")[0])
-        seconds, heavy = import_seconds("rl_framework.agent")
-        ours.append(seconds)
-    difference = statistics.median(ours) - statistics.median(reference)
-    print(f"import stable_baselines3   median {statistics.median(reference):.3f} s")
-    print(f"import rl_framework.agent  median {statistics.median(ours):.3f} s")
-    print(f"extra cost = {difference:+.3f} s (target <= +0.2 s); heavy optional modules imported: {heavy or 'none'}")
+    arguments = parser(__doc__)
+    arguments.add_argument("--repeats", type=int, default=7)
+    args = arguments.parse_args()
+    if args.quick:
+        args.repeats = 1
+    if not args.quick:
+        import_seconds("stable_baselines3")  # warm the file cache
+    reference, ours, cli, sb3_process = [], [], [], []
+    for round_ in range(args.repeats):
+        steps = [
+            lambda: reference.append(import_seconds("stable_baselines3")[0]),
+            lambda: ours.append(import_seconds("rl_framework.agent")[0]),
+            lambda: cli.append(process_seconds(cli_help_command())),
+            lambda: sb3_process.append(process_seconds([sys.executable, "-c", "import stable_baselines3"])),
+        ]
+        for step in steps if round_ % 2 == 0 else steps[::-1]:
+            step()
+    heavy = import_seconds("rl_framework.agent")[1]
+    figures = [
+        Figure(
+            "import rl_framework.agent / import stable_baselines3 (time)",
+            median(ours) / median(reference),
+            "<= 1.15",
+            f"rl_framework.agent: {describe(ours)}; stable_baselines3: {describe(reference)}; "
+            f"extra {median(ours) - median(reference):+.3f} s",
+        ),
+        Figure(
+            "rl-framework --help / python -c 'import stable_baselines3' (time, whole processes)",
+            median(cli) / median(sb3_process),
+            "<= 0.5",
+            f"rl-framework --help: {describe(cli)}; python -c 'import stable_baselines3': {describe(sb3_process)}",
+        ),
+    ]
+    notes = [f"heavy optional modules imported by rl_framework.agent: {heavy or 'none'}; {args.repeats} rounds"]
+    report(figures, args.json, notes, args.quick)
 
 
 if __name__ == "__main__":

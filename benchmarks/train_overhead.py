@@ -1,55 +1,95 @@
-"""Training overhead of StableBaselinesAgent.train against raw SB3 PPO.learn (target ratio <= 1.02).
+"""``StableBaselinesAgent.train`` against raw SB3 ``PPO.learn``, on a quiet machine and beside a busy core.
 
-Both sides: same seed, same DummyVecEnv of CartPole-v1 copies, same steps, progress bar off.
-Runs alternate (raw, ours, raw, ours ...) so machine load hits both alike; medians are compared.
+Three sides, all PPO with SB3's default hyperparameters (seed 0, CPU) on ``n_envs`` CartPole-v1
+copies in a ``DummyVecEnv``, progress bar off:
 
-Run: ``python benchmarks/train_overhead.py [--timesteps 20000] [--repeats 5]``
+- ``raw default``: ``PPO("MlpPolicy", make_vec_env(...)).learn(...)`` with torch's default thread count
+  (what a user who runs SB3 directly gets);
+- ``raw 1 thread``: the same inside ``torch.set_num_threads(1)`` (SB3 on the thread count ``train`` picks);
+- ``train``: ``StableBaselinesAgent("PPO").train("CartPole-v1", n_envs=...)``.
+
+Targets: quiet, ``train`` <= 1.0x raw default and <= 1.02x raw on the same thread count; with the
+benchmark keeping one core busy (a spinning subprocess), ``train`` <= 0.2x raw default.
+
+Run: ``python benchmarks/train_overhead.py [--timesteps 16384] [--repeats 5] [--quick]``
 """
 
 from __future__ import annotations
 
-import argparse
-import statistics
-import time
-
+import torch
+from benchmark_tools import Figure, alternating, busy_core, describe, median, parser, report, timed
 from stable_baselines3 import PPO
 from stable_baselines3.common.env_util import make_vec_env
 
 from rl_framework.agent import StableBaselinesAgent
+from rl_framework.util.threads import torch_threads
 
-PARAMETERS = {"n_steps": 128, "batch_size": 64, "n_epochs": 4, "seed": 0, "device": "cpu"}
-
-
-def raw_sb3(timesteps: int, n_envs: int) -> float:
-    start = time.perf_counter()
-    env = make_vec_env("CartPole-v1", n_envs=n_envs)
-    PPO("MlpPolicy", env, **PARAMETERS).learn(total_timesteps=timesteps, progress_bar=False)
-    env.close()
-    return time.perf_counter() - start
+PARAMETERS = {"seed": 0, "device": "cpu"}
+QUICK_PARAMETERS = {"n_steps": 32, "batch_size": 32, "n_epochs": 1, **PARAMETERS}
 
 
-def ours(timesteps: int, n_envs: int) -> float:
-    start = time.perf_counter()
-    agent = StableBaselinesAgent("PPO", PARAMETERS)
+def raw_sb3(timesteps: int, n_envs: int, threads: int | None, parameters: dict) -> None:
+    with torch_threads(threads):
+        env = make_vec_env("CartPole-v1", n_envs=n_envs)
+        PPO("MlpPolicy", env, **parameters).learn(total_timesteps=timesteps, progress_bar=False)
+        env.close()
+
+
+def ours(timesteps: int, n_envs: int, parameters: dict) -> None:
+    agent = StableBaselinesAgent("PPO", dict(parameters))
     agent.train(training_environments="CartPole-v1", n_envs=n_envs, total_timesteps=timesteps, progress_bar=False)
-    return time.perf_counter() - start
+
+
+def compare(
+    timesteps: int, n_envs: int, repeats: int, parameters: dict, default_threads: int
+) -> dict[str, list[float]]:
+    runs = {
+        "raw default": timed(lambda: raw_sb3(timesteps, n_envs, default_threads, parameters)),
+        "raw 1 thread": timed(lambda: raw_sb3(timesteps, n_envs, 1, parameters)),
+        "train": timed(lambda: ours(timesteps, n_envs, parameters)),
+    }
+    return alternating(runs, repeats)
+
+
+def figures_of(times: dict[str, list[float]], condition: str, targets: dict[str, str]) -> list[Figure]:
+    detail = f"{condition}: " + "; ".join(f"{side}: {describe(values)}" for side, values in times.items())
+    return [
+        Figure(
+            f"train / raw PPO.learn ({reference}), {condition}",
+            median(times["train"]) / median(times[reference]),
+            targets.get(reference, ""),
+            detail,
+        )
+        for reference in ("raw default", "raw 1 thread")
+    ]
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--timesteps", type=int, default=20_000)
-    parser.add_argument("--n-envs", type=int, default=4)
-    parser.add_argument("--repeats", type=int, default=5)
-    args = parser.parse_args()
-    raw_times, our_times = [], []
-    raw_sb3(2_000, args.n_envs), ours(2_000, args.n_envs)  # warm-up: imports, torch kernels
-    for _ in range(args.repeats):
-        raw_times.append(raw_sb3(args.timesteps, args.n_envs))
-        our_times.append(ours(args.timesteps, args.n_envs))
-    raw_median, our_median = statistics.median(raw_times), statistics.median(our_times)
-    print(f"raw PPO.learn      median {raw_median:.3f} s  runs {[round(t, 3) for t in raw_times]}")
-    print(f"agent.train        median {our_median:.3f} s  runs {[round(t, 3) for t in our_times]}")
-    print(f"ratio agent/raw = {our_median / raw_median:.3f} (target <= 1.02)")
+    arguments = parser(__doc__)
+    arguments.add_argument("--timesteps", type=int, default=16_384)
+    arguments.add_argument("--busy-timesteps", type=int, default=8_192)
+    arguments.add_argument("--n-envs", type=int, default=4)
+    arguments.add_argument("--repeats", type=int, default=5)
+    arguments.add_argument("--busy-repeats", type=int, default=3)
+    args = arguments.parse_args()
+    parameters = QUICK_PARAMETERS if args.quick else PARAMETERS
+    if args.quick:
+        args.timesteps = args.busy_timesteps = 128
+        args.repeats = args.busy_repeats = 1
+    default_threads = torch.get_num_threads()  # torch's own default, before anything changed it
+    if not args.quick:  # warm-up: imports, torch kernels
+        raw_sb3(256, args.n_envs, default_threads, QUICK_PARAMETERS)
+        ours(256, args.n_envs, QUICK_PARAMETERS)
+    quiet = compare(args.timesteps, args.n_envs, args.repeats, parameters, default_threads)
+    with busy_core():
+        busy = compare(args.busy_timesteps, args.n_envs, args.busy_repeats, parameters, default_threads)
+    figures = figures_of(quiet, "quiet", {"raw default": "<= 1.0", "raw 1 thread": "<= 1.02"})
+    figures += figures_of(busy, "one core busy", {"raw default": "<= 0.2"})
+    notes = [
+        f"PPO defaults, CartPole-v1 x {args.n_envs} envs; quiet {args.timesteps} steps x {args.repeats} rounds, "
+        f"busy {args.busy_timesteps} steps x {args.busy_repeats} rounds; torch default threads {default_threads}"
+    ]
+    report(figures, args.json, notes, args.quick)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any
 
 import gymnasium as gym
 import numpy as np
-from stable_baselines3.common.preprocessing import is_image_space
 from stable_baselines3.common.vec_env import VecEnv
 
 from rl_framework.agent.acting import ActingSession, BatchActing, row_by_row
@@ -31,7 +30,7 @@ from rl_framework.environment.vectorize import (
 )
 from rl_framework.util.checks import check_mapping, check_total_timesteps
 from rl_framework.util.finite import NonFiniteError, agent_networks, non_finite_tensors
-from rl_framework.util.threads import resolve_torch_threads, torch_threads
+from rl_framework.util.threads import is_small_policy_input, resolve_torch_threads, torch_threads
 
 if TYPE_CHECKING:
     from rl_framework.agent.export import OnnxActor
@@ -244,8 +243,12 @@ class BaseAgent(ABC):
         return env
 
     def _has_small_policy(self, observation_space: gym.Space) -> bool:
-        """Hook: whether the policy is small enough to train faster on one thread (not for images)."""
-        return not is_image_space(observation_space, check_channels=False)
+        """Hook: whether the policy is small enough to train faster on one thread (MLPs, CNNs on small images).
+
+        The default follows the measured crossover in ``util/threads.py`` (``is_small_policy_input``);
+        an agent whose network size does not follow from its observations overrides it.
+        """
+        return is_small_policy_input(observation_space)
 
     # -- export ---------------------------------------------------------------------------
     def export_onnx(self, file_path: str | os.PathLike[str]) -> Path:

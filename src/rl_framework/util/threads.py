@@ -5,6 +5,11 @@ intra-op thread hand-offs cost more than they save, and on a busy machine (more 
 than cores) they collapse. Measured on a 2-core machine: 100 CartPole evaluation episodes took
 1.5-12 s with torch's default threads beside another busy process and 0.26-0.29 s on one thread;
 10k PPO CartPole steps took 13-63 s vs 4.0 s (``benchmarks/train_overhead.py``).
+
+CNN policies do far more arithmetic per call, so above some image size a second thread pays for its
+hand-offs on a quiet machine. ``benchmarks/thread_crossover.py`` measures PPO ``CnnPolicy`` (NatureCNN)
+on 1 vs 2 threads per image size; ``SMALL_IMAGE_VALUES`` is the crossover it found (BENCHMARKS.md):
+images up to that many values (height x width x channels) count as small and train on one thread.
 """
 
 from __future__ import annotations
@@ -13,7 +18,10 @@ import contextlib
 import os
 from collections.abc import Iterator
 
+import gymnasium as gym
+import numpy as np
 import torch
+from stable_baselines3.common.preprocessing import is_image_space
 
 from rl_framework.util.checks import optional_positive_int
 
@@ -21,6 +29,27 @@ from rl_framework.util.checks import optional_positive_int
 #: training time means the user (or OMP_NUM_THREADS) chose one, and a user's choice always wins.
 STARTUP_THREADS = torch.get_num_threads()
 _USER_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+#: Image observations with at most this many values train faster on one thread (measured crossover:
+#: on 2 cores one thread won up to 64x64x3 = 12,288 values, two threads won from 84x84x4 = 28,224).
+SMALL_IMAGE_VALUES = 12_288
+
+
+def is_small_policy_input(observation_space: gym.Space) -> bool:
+    """Whether a policy for ``observation_space`` is small enough to run faster on one torch thread.
+
+    Vector observations (MLP policies) are small; images (CNN policies) are small up to
+    ``SMALL_IMAGE_VALUES`` values; a ``Dict`` space is small when every part is.
+
+    :param observation_space: the environment's observation space.
+    :return: whether one intra-op thread is the faster choice.
+    """
+    if isinstance(observation_space, gym.spaces.Dict):
+        return all(is_small_policy_input(space) for space in observation_space.spaces.values())
+    if not is_image_space(observation_space, check_channels=False):
+        return True
+    return int(np.prod(observation_space.shape or ())) <= SMALL_IMAGE_VALUES
 
 
 def user_chose_threads() -> bool:
@@ -32,7 +61,7 @@ def resolve_torch_threads(requested: int | None, small_policy: bool) -> int | No
     """The thread count to train or act with, or ``None`` to leave torch's setting alone.
 
     :param requested: the ``torch_threads=`` argument (wins when given).
-    :param small_policy: whether the network is small (vector observations: MLP policies).
+    :param small_policy: whether the network is small (``is_small_policy_input``: MLPs, small CNNs).
     :return: ``requested``; else 1 for small policies unless the user set a count; else ``None``.
     """
     requested = optional_positive_int(requested, "torch_threads", "or None for rl_framework's choice")

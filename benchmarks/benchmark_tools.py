@@ -1,0 +1,150 @@
+"""What every benchmark here shares: alternating runs, a busy core, ratio figures and their JSON hand-over.
+
+Every figure is a ratio against a reference measured in the same run, on the same machine, under
+the same load: runs of the compared sides alternate (A B, B A, A B, ...) so that whatever else the
+machine does hits both alike, and medians are compared. ``run_all.py`` starts each benchmark with
+``--json FILE`` and collects the figures into BENCHMARKS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+
+@dataclass
+class Figure:
+    """One measured ratio.
+
+    :param name: what is compared, e.g. ``"train / raw PPO.learn (default threads), quiet"``.
+    :param ratio: ours divided by the reference (times: lower is better; speeds: higher is better).
+    :param target: the target as text (``"<= 1.0"``, ``">= 40"``), or ``""`` for a figure without one.
+    :param detail: the absolute numbers behind the ratio (medians and all runs).
+    """
+
+    name: str
+    ratio: float
+    target: str = ""
+    detail: str = ""
+
+    @property
+    def met(self) -> bool | None:
+        """Whether the ratio meets the target (``None`` without a target)."""
+        if not self.target:
+            return None
+        operator, value = self.target.split()
+        return self.ratio <= float(value) if operator == "<=" else self.ratio >= float(value)
+
+    def line(self) -> str:
+        verdict = {None: "", True: "  [target met]", False: "  [TARGET MISSED]"}[self.met]
+        target = f" (target {self.target})" if self.target else ""
+        return f"{self.name}: {self.ratio:.3f}{target}{verdict}\n    {self.detail}"
+
+
+def parser(description: str | None) -> argparse.ArgumentParser:
+    """An argument parser with the options every benchmark takes (``--quick``, ``--json``)."""
+    arguments = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    arguments.add_argument(
+        "--quick", action="store_true", help="tiny sizes: checks the benchmark runs, not a measurement"
+    )
+    arguments.add_argument("--json", type=Path, default=None, help="also write the figures to this JSON file")
+    return arguments
+
+
+def report(figures: list[Figure], json_path: Path | None, notes: list[str] | None = None, quick: bool = False) -> None:
+    """Print the figures; write them (and notes) as JSON for ``run_all.py`` when asked.
+
+    In quick mode the sizes are too small for the targets to mean anything, so they are dropped.
+    """
+    if quick:
+        for figure in figures:
+            figure.target = ""
+        notes = ["quick mode: tiny sizes, a check that the benchmark runs; not a measurement", *(notes or [])]
+    for figure in figures:
+        print(figure.line())
+    for note in notes or []:
+        print(note)
+    if json_path is not None:
+        payload = {"figures": [asdict(figure) | {"met": figure.met} for figure in figures], "notes": notes or []}
+        json_path.write_text(json.dumps(payload, indent=2))
+
+
+def alternating(runs: dict[str, Callable[[], float]], repeats: int) -> dict[str, list[float]]:
+    """Run every side ``repeats`` times, alternating the order (A B, B A, ...); return each side's results.
+
+    :param runs: side name -> a function that runs once and returns its measurement (seconds).
+    :param repeats: rounds of all sides.
+    :return: side name -> its measurements, in order.
+    """
+    names = list(runs)
+    results: dict[str, list[float]] = {name: [] for name in names}
+    for round_ in range(repeats):
+        for name in names if round_ % 2 == 0 else names[::-1]:
+            results[name].append(runs[name]())
+    return results
+
+
+def timed(function: Callable[[], object]) -> Callable[[], float]:
+    """Wrap ``function`` so that calling it returns its wall time in seconds."""
+
+    def run() -> float:
+        start = time.perf_counter()
+        function()
+        return time.perf_counter() - start
+
+    return run
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def describe(values: list[float], unit: str = "s") -> str:
+    """``median X s (runs a, b, c)``."""
+    runs = ", ".join(f"{value:.3g}" for value in values)
+    return f"median {median(values):.4g} {unit} (runs {runs})"
+
+
+@contextlib.contextmanager
+def busy_core() -> Iterator[None]:
+    """Keep one core busy with a spinning subprocess for the duration of the block (started and stopped here)."""
+    spinner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        time.sleep(0.3)  # let it get scheduled before the measurement starts
+        yield
+    finally:
+        spinner.kill()
+        spinner.wait()
+
+
+def machine() -> dict[str, str]:
+    """The machine the numbers come from: cores, torch's default threads, CPU, versions."""
+    import numpy
+    import stable_baselines3
+    import torch
+
+    cpu = "unknown"
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    return {
+        "cores": str(os.cpu_count()),
+        "torch default threads": str(torch.get_num_threads()),
+        "cpu": cpu,
+        "python": sys.version.split()[0],
+        "torch": torch.__version__,
+        "stable-baselines3": stable_baselines3.__version__,
+        "numpy": numpy.__version__,
+        "load average at start": " ".join(f"{value:.1f}" for value in os.getloadavg()),
+    }

@@ -1,0 +1,166 @@
+"""Run every performance benchmark and write their figures into BENCHMARKS.md.
+
+Each benchmark runs in its own process (``python benchmarks/<name>.py --json <file> [--quick]``) and
+reports ratios against references measured in the same run. The figures go into BENCHMARKS.md between
+``<!-- performance -->`` and ``<!-- /performance -->`` with the command, the machine (cores, torch
+threads, CPU, versions, load) and the date; every other part of the file (e.g. the learning table
+between ``<!-- learning-table -->`` markers, written by ``learning_table.py``) is kept as it is.
+
+    python benchmarks/run_all.py             # the full measurement (tens of minutes on 2 cores)
+    python benchmarks/run_all.py --quick     # every benchmark at tiny sizes: checks they run (a few minutes)
+    python benchmarks/run_all.py --only evaluation_speed train_overhead --output /tmp/BENCHMARKS.md
+
+A benchmark that fails is reported as failed in the file and makes the command exit with status 1;
+the others still run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import shlex
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from benchmark_tools import machine
+
+HERE = Path(__file__).resolve().parent
+DEFAULT_OUTPUT = HERE.parent / "BENCHMARKS.md"
+BLOCK = "performance"
+
+
+@dataclass(frozen=True)
+class Benchmark:
+    """One benchmark script and the heading its figures go under."""
+
+    script: str
+    title: str
+
+
+BENCHMARKS = (
+    Benchmark("train_overhead", "Training: `StableBaselinesAgent.train` vs raw SB3 `PPO.learn`"),
+    Benchmark("thread_crossover", "Thread policy: CNN policies on 1 vs 2 torch threads"),
+    Benchmark("evaluation_speed", "Evaluation: `evaluate` vs SB3 `evaluate_policy`"),
+    Benchmark("imitation_training", "Imitation: `ImitationAgent` BC and GAIL vs imitation's own"),
+    Benchmark("bc_scale", "Imitation at scale: BC over 1M and 10M transitions"),
+    Benchmark("episode_sequence_memory", "Episode streaming: `EpisodeSequence` vs imitation's loader"),
+    Benchmark("import_time", "Start-up: import and `rl-framework --help`"),
+    Benchmark("video_fps", "Replay videos: `record_video` vs a hand-written loop"),
+)
+
+
+def run(benchmark: Benchmark, quick: bool, scratch: Path) -> tuple[dict | None, float, str]:
+    """Run one benchmark; return its JSON payload (``None`` if it failed), its wall time and its command."""
+    result_file = scratch / f"{benchmark.script}.json"
+    command = [sys.executable, str(HERE / f"{benchmark.script}.py"), "--json", str(result_file)]
+    command += ["--quick"] if quick else []
+    shown = f"python benchmarks/{benchmark.script}.py" + (" --quick" if quick else "")
+    print(f"\n=== {shown}", flush=True)
+    started = time.perf_counter()
+    completed = subprocess.run(command, cwd=HERE.parent)
+    seconds = time.perf_counter() - started
+    if completed.returncode != 0 or not result_file.exists():
+        return None, seconds, shown
+    return json.loads(result_file.read_text()), seconds, shown
+
+
+def verdict(met: bool | None) -> str:
+    return {None: "", True: "met", False: "**missed**"}[met]
+
+
+def section(benchmark: Benchmark, payload: dict | None, seconds: float, command: str) -> str:
+    lines = [f"### {benchmark.title}", "", f"`{command}` ({seconds:.0f} s)", ""]
+    if payload is None:
+        return "\n".join([*lines, "**The benchmark failed**: see its output for the error.", ""])
+    lines += ["| Figure | Ratio | Target | |", "|---|---:|---|---|"]
+    for figure in payload["figures"]:
+        lines.append(f"| {figure['name']} | {figure['ratio']:.3f} | {figure['target']} | {verdict(figure['met'])} |")
+    lines.append("")
+    details = list(dict.fromkeys(figure["detail"] for figure in payload["figures"] if figure["detail"]))
+    lines += [f"- {note}" for note in payload["notes"]] + [f"- {detail}" for detail in details]
+    return "\n".join([*lines, ""])
+
+
+def performance_block(
+    results: list[tuple[Benchmark, dict | None, float, str]], quick: bool, header: dict, command: str
+) -> str:
+    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    total = sum(seconds for _, _, seconds, _ in results)
+    figures = [figure for _, payload, _, _ in results if payload for figure in payload["figures"]]
+    missed = [figure["name"] for figure in figures if figure["met"] is False]
+    kind = (
+        "quick run (tiny sizes: checks that every benchmark runs; the ratios are not measurements)"
+        if quick
+        else ("full run")
+    )
+    lines = [
+        "## Performance against the libraries rl_framework wraps",
+        "",
+        f"Written by `{command}` on {now}: {kind}, {total / 60:.0f} min.",
+        "",
+        "Machine: "
+        + ", ".join(f"{key} {value}" for key, value in header.items())
+        + ", load average at the end "
+        + " ".join(f"{value:.1f}" for value in os.getloadavg())
+        + ".",
+        "",
+        "Every figure is a ratio against a reference measured in the same run, the sides alternating "
+        "(A B, B A, ...) and medians compared. Times: lower is better; throughputs and speed-ups: higher is "
+        "better. *Quiet* means the benchmark adds no load (other processes on the machine may still run: see "
+        "the load average); *one core busy* means the benchmark kept one core busy with a spinning subprocess "
+        "it started and stopped.",
+        "",
+        f"Targets met: {sum(figure['met'] is True for figure in figures)} of "
+        f"{sum(figure['met'] is not None for figure in figures)}"
+        + (f"; missed: {'; '.join(missed)}." if missed else "."),
+        "",
+    ]
+    for benchmark, payload, seconds, command in results:
+        lines.append(section(benchmark, payload, seconds, command))
+    return "\n".join(lines)
+
+
+def write_block(file: Path, name: str, body: str) -> None:
+    """Replace the text between ``<!-- name -->`` and ``<!-- /name -->`` in ``file`` (append the block if absent).
+
+    Other sections (written by other benchmark scripts) are kept as they are; the file is written atomically.
+    """
+    from rl_framework.util.files import atomic_write_text
+
+    start, end = f"<!-- {name} -->", f"<!-- /{name} -->"
+    block = f"{start}\n{body.strip()}\n{end}"
+    text = file.read_text(encoding="utf-8") if file.exists() else "# Benchmarks\n"
+    if start in text and end in text:
+        text = text[: text.index(start)] + block + text[text.index(end) + len(end) :]
+    else:
+        text = text.rstrip("\n") + "\n\n" + block + "\n"
+    atomic_write_text(file, text)
+
+
+def main() -> None:
+    arguments = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    arguments.add_argument("--quick", action="store_true", help="tiny sizes: check that every benchmark runs")
+    arguments.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="the file to write (BENCHMARKS.md)")
+    names = [benchmark.script for benchmark in BENCHMARKS]
+    arguments.add_argument("--only", nargs="+", choices=names, help="run only these benchmarks")
+    args = arguments.parse_args()
+    chosen = [benchmark for benchmark in BENCHMARKS if not args.only or benchmark.script in args.only]
+    header = machine()
+    print("Machine: " + ", ".join(f"{key} {value}" for key, value in header.items()), flush=True)
+    with tempfile.TemporaryDirectory(prefix="rl_framework-benchmarks-") as scratch:
+        results = [(benchmark, *run(benchmark, args.quick, Path(scratch))) for benchmark in chosen]
+    command = shlex.join(["python", "benchmarks/run_all.py", *sys.argv[1:]])
+    write_block(args.output, BLOCK, performance_block(results, args.quick, header, command))
+    failed = [benchmark.script for benchmark, payload, _, _ in results if payload is None]
+    print(f"\nWrote the {BLOCK} block of {args.output}" + (f"; failed: {', '.join(failed)}" if failed else ""))
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()
