@@ -71,6 +71,10 @@ class TransitionBatches:
         a new ``TransitionBatches`` with the same seed repeats the same sequence of passes.
     :param drop_last: skip the final short batch of a pass.
     :param buffer_transitions: transitions held in memory at once (at least ``batch_size``).
+    :param decode_infos: turn stored ``jsonpickle`` infos into dicts in every batch. A consumer that
+        never reads ``infos`` (imitation's BC and adversarial trainers) sets this (or the attribute)
+        to ``False`` and gets them as stored: decoding costs about 30 us per non-empty info, as much
+        per batch of 32 as a BC update of a small policy.
     """
 
     def __init__(
@@ -81,6 +85,7 @@ class TransitionBatches:
         seed: int | None,
         drop_last: bool,
         buffer_transitions: int,
+        decode_infos: bool = True,
     ) -> None:
         batch_size = positive_int(batch_size, "batch_size")
         if buffer_transitions <= 0:
@@ -93,6 +98,7 @@ class TransitionBatches:
         block_transitions = max(buffer_transitions, self.batch_size) // self._blocks_per_buffer
         self._blocks = episode_blocks(source.lengths, max(1, block_transitions))
         self._rng = np.random.default_rng(seed)
+        self.decode_infos = decode_infos
 
     def __len__(self) -> int:
         """Number of batches in one pass."""
@@ -148,7 +154,8 @@ class TransitionBatches:
         return buffer
 
     def _finish(self, batch: dict[str, np.ndarray]) -> dict[str, Any]:
-        """Decode the batch's infos (kept encoded until now: most are never looked at twice)."""
-        source = self._source
-        batch["infos"] = decode_infos(batch["infos"], source.infos_encoded, source.allow_pickle, source.description)
+        """Decode the batch's infos (kept encoded until now: most are never looked at twice), if wanted."""
+        if self.decode_infos:
+            source = self._source
+            batch["infos"] = decode_infos(batch["infos"], source.infos_encoded, source.allow_pickle, source.description)
         return batch

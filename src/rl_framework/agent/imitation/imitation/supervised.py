@@ -129,6 +129,7 @@ class BCTrainer(ImitationTrainer):
         bc = self.make_bc(call.venv.observation_space, call.venv.action_space, _logger(self, call.connector))
         check_enough_transitions(call.episodes, bc.minibatch_size, "batch_size")
         batches = call.episodes.transition_batches(bc.minibatch_size, shuffle=True, seed=self.seed, drop_last=True)
+        batches.decode_infos = False  # BC reads observations and actions only: decoding infos would slow every batch
         bc.set_demonstrations(batches)  # type: ignore[arg-type]  # re-iterable TransitionMapping batches
         counter = _BatchCounter(call, self.batch_size)
         n_batches = math.ceil(call.total_timesteps / self.batch_size)
