@@ -58,17 +58,19 @@ def main() -> None:
         args.repeats = 1
     if not args.quick:
         import_seconds("stable_baselines3")  # warm the file cache
-    reference, ours, cli, sb3_process = [], [], [], []
+    reference, cli, sb3_process = [], [], []
+    agent_imports: list[tuple[float, list[str]]] = []
     for round_ in range(args.repeats):
         steps = [
             lambda: reference.append(import_seconds("stable_baselines3")[0]),
-            lambda: ours.append(import_seconds("rl_framework.agent")[0]),
+            lambda: agent_imports.append(import_seconds("rl_framework.agent")),
             lambda: cli.append(process_seconds(cli_help_command())),
             lambda: sb3_process.append(process_seconds([sys.executable, "-c", "import stable_baselines3"])),
         ]
         for step in steps if round_ % 2 == 0 else steps[::-1]:
             step()
-    heavy = import_seconds("rl_framework.agent")[1]
+    ours = [seconds for seconds, _ in agent_imports]
+    heavy_modules = sorted({module for _, modules in agent_imports for module in modules})
     figures = [
         Figure(
             "import rl_framework.agent / import stable_baselines3 (time)",
@@ -84,7 +86,7 @@ def main() -> None:
             f"rl-framework --help: {describe(cli)}; python -c 'import stable_baselines3': {describe(sb3_process)}",
         ),
     ]
-    notes = [f"heavy optional modules imported by rl_framework.agent: {heavy or 'none'}; {args.repeats} rounds"]
+    notes = [f"heavy optional modules imported by rl_framework.agent: {heavy_modules or 'none'}; {args.repeats} rounds"]
     report(figures, args.json, notes, args.quick)
 
 

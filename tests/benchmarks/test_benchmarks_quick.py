@@ -7,6 +7,7 @@ into BENCHMARKS.md without touching the blocks other scripts write.
 
 from __future__ import annotations
 
+import importlib
 import json
 import math
 import subprocess
@@ -23,8 +24,9 @@ RUN_DIRECTLY = [
     "imitation_training",
     "bc_scale",
     "episode_sequence_memory",
+    "import_time",
 ]
-VIA_RUN_ALL = ["import_time", "video_fps"]
+VIA_RUN_ALL = "video_fps"
 
 
 def run(script: str, *arguments: str) -> subprocess.CompletedProcess[str]:
@@ -50,28 +52,28 @@ def test_benchmark_runs_in_quick_mode(script, tmp_path):
     assert any("quick mode" in note for note in payload["notes"])
 
 
-def test_run_all_writes_its_block_and_keeps_the_others(tmp_path):
+def test_run_all_writes_its_block_and_keeps_the_others(tmp_path, monkeypatch):
     output = tmp_path / "BENCHMARKS.md"
     learning = (
         "<!-- learning-table -->\n| experiment | mean |\n|---|---|\n| ppo_cartpole | 500 |\n<!-- /learning-table -->"
     )
     output.write_text(f"# Benchmarks\n\nIntro kept.\n\n{learning}\n")
-    result = run("run_all", "--quick", "--only", *VIA_RUN_ALL, "--output", str(output))
+    result = run("run_all", "--quick", "--only", VIA_RUN_ALL, "--output", str(output))
     assert result.returncode == 0, result.stderr[-4000:] + result.stdout[-4000:]
     text = output.read_text()
     assert "Intro kept." in text and learning in text
     block = text[text.index("<!-- performance -->") : text.index("<!-- /performance -->")]
-    assert "python benchmarks/run_all.py --quick --only import_time video_fps" in block
-    assert "Machine: cores " in block
-    assert "torch default threads" in block
-    assert "### Start-up: import and `rl-framework --help`" in block
+    assert f"`python benchmarks/run_all.py --quick --only {VIA_RUN_ALL} --output {output}`" in block
+    assert "Machine: cores " in block and "torch default threads" in block
     assert "### Replay videos: `record_video` vs a hand-written loop" in block
-    assert "rl-framework --help / python -c 'import stable_baselines3'" in block
-    # a second run replaces its own block instead of appending another
-    assert run("run_all", "--quick", "--only", "video_fps", "--output", str(output)).returncode == 0
+    assert "| record_video frames/s / hand-written render + encode loop |" in block
+    # writing again replaces the block instead of appending a second one
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    run_all = importlib.import_module("run_all")
+    run_all.write_block(output, run_all.BLOCK, "## Performance\n\nrewritten")
     text = output.read_text()
-    assert text.count("<!-- performance -->") == 1 and learning in text and "Intro kept." in text
-    assert "### Start-up" not in text
+    assert text.count("<!-- performance -->") == 1 and "rewritten" in text and "### Replay videos" not in text
+    assert "Intro kept." in text and learning in text
 
 
 def test_run_all_rejects_an_unknown_benchmark_before_running_any(tmp_path):
