@@ -23,8 +23,8 @@ from stable_baselines3.common.env_util import make_vec_env
 
 from rl_framework.util.threads import torch_threads
 
-#: (height, width, channels): a small image, a mid-size colour image, Atari's 84x84 with 4 stacked frames.
-SIZES = [(36, 36, 1), (64, 64, 3), (84, 84, 4)]
+#: (height, width, channels): from NatureCNN's smallest input to Atari's 84x84 (1 and 4 stacked frames) and beyond.
+SIZES = [(36, 36, 1), (64, 64, 3), (84, 84, 1), (84, 84, 4), (128, 128, 3)]
 PARAMETERS = {"n_steps": 128, "batch_size": 64, "n_epochs": 4, "seed": 0, "device": "cpu"}
 
 

@@ -42,13 +42,24 @@ def ours(timesteps: int, n_envs: int, parameters: dict) -> None:
 
 def compare(
     timesteps: int, n_envs: int, repeats: int, parameters: dict, default_threads: int
-) -> dict[str, list[float]]:
+) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    """Wall times and CPU times of the three sides."""
     runs = {
         "raw default": timed(lambda: raw_sb3(timesteps, n_envs, default_threads, parameters)),
         "raw 1 thread": timed(lambda: raw_sb3(timesteps, n_envs, 1, parameters)),
         "train": timed(lambda: ours(timesteps, n_envs, parameters)),
     }
-    return alternating(runs, repeats)
+    return alternating(runs, repeats), {side: run.cpu for side, run in runs.items()}
+
+
+def cpu_figure(cpu: dict[str, list[float]], condition: str) -> Figure:
+    """The same-thread comparison in CPU time: what ``train`` itself adds, whatever else the machine runs."""
+    return Figure(
+        f"train / raw PPO.learn (raw 1 thread), CPU time, {condition}",
+        median(cpu["train"]) / median(cpu["raw 1 thread"]),
+        "<= 1.02",
+        f"{condition} CPU time: " + "; ".join(f"{side}: {describe(values)}" for side, values in cpu.items()),
+    )
 
 
 def figures_of(times: dict[str, list[float]], condition: str, targets: dict[str, str]) -> list[Figure]:
@@ -80,10 +91,11 @@ def main() -> None:
     if not args.quick:  # warm-up: imports, torch kernels
         raw_sb3(256, args.n_envs, default_threads, QUICK_PARAMETERS)
         ours(256, args.n_envs, QUICK_PARAMETERS)
-    quiet = compare(args.timesteps, args.n_envs, args.repeats, parameters, default_threads)
+    quiet, quiet_cpu = compare(args.timesteps, args.n_envs, args.repeats, parameters, default_threads)
     with busy_core():
-        busy = compare(args.busy_timesteps, args.n_envs, args.busy_repeats, parameters, default_threads)
+        busy, _ = compare(args.busy_timesteps, args.n_envs, args.busy_repeats, parameters, default_threads)
     figures = figures_of(quiet, "quiet", {"raw default": "<= 1.0", "raw 1 thread": "<= 1.02"})
+    figures.append(cpu_figure(quiet_cpu, "quiet"))
     figures += figures_of(busy, "one core busy", {"raw default": "<= 0.2"})
     notes = [
         f"PPO defaults, CartPole-v1 x {args.n_envs} envs; quiet {args.timesteps} steps x {args.repeats} rounds, "

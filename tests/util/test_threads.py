@@ -9,7 +9,7 @@ import torch
 
 from rl_framework.agent import StableBaselinesAgent
 from rl_framework.util.threads import (
-    SMALL_IMAGE_VALUES,
+    SMALL_IMAGE_PIXELS,
     STARTUP_THREADS,
     is_small_policy_input,
     resolve_torch_threads,
@@ -24,9 +24,11 @@ def test_vector_observations_and_small_images_are_small_large_images_are_not():
     assert is_small_policy_input(gym.spaces.Box(-1.0, 1.0, (4,), np.float32))
     assert is_small_policy_input(gym.spaces.Discrete(16))
     assert is_small_policy_input(image(36, 36, 1))
-    assert is_small_policy_input(image(64, 64, 3))  # 12,288 values: one thread won here (BENCHMARKS.md)
+    assert is_small_policy_input(image(64, 64, 3))  # 4,096 pixels: one thread won here (BENCHMARKS.md)
+    assert is_small_policy_input(gym.spaces.Box(0, 255, (3, 64, 64), np.uint8))  # channels first
     assert not is_small_policy_input(image(84, 84, 4))  # Atari-sized: two threads won
-    assert 64 * 64 * 3 <= SMALL_IMAGE_VALUES < 84 * 84 * 4
+    assert not is_small_policy_input(image(84, 84, 1))  # the same network but for its first layer
+    assert 64 * 64 <= SMALL_IMAGE_PIXELS < 84 * 84
     vector = gym.spaces.Box(-1.0, 1.0, (3,), np.float32)
     assert is_small_policy_input(gym.spaces.Dict({"state": vector, "camera": image(36, 36, 3)}))
     assert not is_small_policy_input(gym.spaces.Dict({"state": vector, "camera": image(96, 96, 3)}))

@@ -8,8 +8,9 @@ than cores) they collapse. Measured on a 2-core machine: 100 CartPole evaluation
 
 CNN policies do far more arithmetic per call, so above some image size a second thread pays for its
 hand-offs on a quiet machine. ``benchmarks/thread_crossover.py`` measures PPO ``CnnPolicy`` (NatureCNN)
-on 1 vs 2 threads per image size; ``SMALL_IMAGE_VALUES`` is the crossover it found (BENCHMARKS.md):
-images up to that many values (height x width x channels) count as small and train on one thread.
+on 1 vs 2 threads per image size; ``SMALL_IMAGE_PIXELS`` is the crossover it found (BENCHMARKS.md):
+images of up to that many pixels (height x width; channels change only the first layer's cost) count
+as small and train on one thread.
 """
 
 from __future__ import annotations
@@ -31,16 +32,16 @@ STARTUP_THREADS = torch.get_num_threads()
 _USER_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 
-#: Image observations with at most this many values train faster on one thread (measured crossover:
-#: on 2 cores one thread won up to 64x64x3 = 12,288 values, two threads won from 84x84x4 = 28,224).
-SMALL_IMAGE_VALUES = 12_288
+#: Images of at most this many pixels (height x width) train faster on one thread. Measured crossover
+#: (thread_crossover.py, 2 cores): one thread won up to 64x64 (4,096 pixels), two threads from 84x84.
+SMALL_IMAGE_PIXELS = 4_096
 
 
 def is_small_policy_input(observation_space: gym.Space) -> bool:
     """Whether a policy for ``observation_space`` is small enough to run faster on one torch thread.
 
     Vector observations (MLP policies) are small; images (CNN policies) are small up to
-    ``SMALL_IMAGE_VALUES`` values; a ``Dict`` space is small when every part is.
+    ``SMALL_IMAGE_PIXELS`` pixels, whatever their channel count; a ``Dict`` space is small when every part is.
 
     :param observation_space: the environment's observation space.
     :return: whether one intra-op thread is the faster choice.
@@ -49,7 +50,9 @@ def is_small_policy_input(observation_space: gym.Space) -> bool:
         return all(is_small_policy_input(space) for space in observation_space.spaces.values())
     if not is_image_space(observation_space, check_channels=False):
         return True
-    return int(np.prod(observation_space.shape or ())) <= SMALL_IMAGE_VALUES
+    shape = tuple(observation_space.shape or ())
+    pixels = int(np.prod(shape)) // min(shape)  # channels first or last: the smallest side is the channels
+    return pixels <= SMALL_IMAGE_PIXELS
 
 
 def user_chose_threads() -> bool:
