@@ -189,7 +189,8 @@ def main() -> None:
             "imitation 1 thread": timed(lambda: imitation_gail(transitions, steps, n_envs, 1, logs, learner)),
             "train": timed(lambda: our_gail(in_memory, steps, n_envs, learner)),
         }
-        our_bc(in_memory, 64 * BATCH_SIZE)  # warm-up
+        if not args.quick:
+            our_bc(in_memory, 64 * BATCH_SIZE)  # warm-up: lazy imports, torch kernels
         bc_quiet = alternating(bc_sides, args.repeats)
         gail_quiet = alternating(gail_sides, args.repeats)
         bc_cpu = {side: run.cpu for side, run in bc_sides.items()}
