@@ -100,8 +100,9 @@ def main() -> None:
             "",
             f"**Speed-up: {ratio:.2f}x** (loop / sweep; target >= {TARGET}x: {verdict}).",
             "",
-            f"A trial costs the same CPU time either way (median {statistics.median(loop_cpu):.1f} s in the loop, "
-            f"{statistics.median(ray_cpu):.1f} s as a Ray trial, Ray's share of the worker process included). Had "
+            f"A trial's CPU time: median {statistics.median(loop_cpu):.1f} s in the loop, "
+            f"{statistics.median(ray_cpu):.1f} s as a Ray trial (Ray's threads in the worker process, and two trials "
+            f"sharing the cores and caches, included). Had "
             f"the trials had the cores to themselves, the loop would take its CPU seconds ({sum(loop_cpu):.0f} s) "
             f"and the sweep its CPU seconds over {arguments.cpus} cores ({sum(ray_cpu) / arguments.cpus:.0f} s): an "
             f"estimated {sum(loop_cpu) / (sum(ray_cpu) / arguments.cpus):.2f}x, an estimate from the measured CPU "
