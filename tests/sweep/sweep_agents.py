@@ -49,7 +49,7 @@ class NoisyExpertAgent(RLAgent):
         if marker and parameters.get("interrupt_seed") == parameters.get("seed") and not Path(marker).exists():
             Path(marker).write_text("interrupted once", encoding="utf-8")
             os.kill(int(parameters["driver_pid"]), signal.SIGINT)
-            time.sleep(30)  # Ray Tune stops this trial long before
+            time.sleep(3)  # Ray Tune stops the trial meanwhile: its later reports are never recorded
         time.sleep(total_timesteps * float(parameters.get("seconds_per_step", 0.0)))
         self.trained_steps += total_timesteps
         import ray
