@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -128,3 +129,33 @@ def test_uploads_leave_no_temporary_folder(
     with pytest.raises(Exception, match="Bad request for commit"):
         trained_ppo_agent.upload(uploader)
     assert list(temporary.iterdir()) == []
+
+
+def test_interrupted_training_keeps_a_checkpoint_that_resumes_the_run(
+    hub: HubServer, tiny_ppo_parameters: dict, tmp_path: Path
+) -> None:
+    from stable_baselines3.common.callbacks import BaseCallback
+
+    class CtrlC(BaseCallback):
+        def _on_step(self) -> bool:
+            if self.num_timesteps >= 48:
+                raise KeyboardInterrupt
+            return True
+
+    uploader = connector(local_directory=tmp_path / "run", checkpoint_frequency=32)
+    agent = StableBaselinesAgent("PPO", tiny_ppo_parameters)
+    with pytest.raises(KeyboardInterrupt):
+        agent.train("CartPole-v1", total_timesteps=500, connector=uploader, callback=CtrlC(), progress_bar=False)
+    checkpoints = sorted(path.name for path in (tmp_path / "run" / "checkpoints").iterdir())
+    assert checkpoints == ["ppo-CartPole-v1-step-32.zip", "ppo-CartPole-v1-step-48.zip"]
+
+    later = connector(checkpoint_frequency=32)  # a new connector (e.g. a new process) picks the run up again
+    resumed = StableBaselinesAgent.resume(tmp_path / "run" / "checkpoints" / checkpoints[-1], connector=later)
+    assert later.local_directory == tmp_path / "run" and resumed.model is not None
+    assert resumed.model.num_timesteps == 48
+    resumed.train("CartPole-v1", total_timesteps=32, connector=later, progress_bar=False)
+    resumed.upload(later)
+    uploaded = hub.files(REPO)
+    assert {"checkpoints/ppo-CartPole-v1-step-48.zip", "checkpoints/ppo-CartPole-v1-step-80.zip"} <= set(uploaded)
+    steps = [json.loads(line)["timestep"] for line in uploaded["logs/metrics.jsonl"].decode().splitlines()]
+    assert steps == sorted(steps) and steps[-1] == 80

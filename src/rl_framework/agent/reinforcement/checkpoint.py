@@ -35,7 +35,7 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.buffers import ReplayBuffer
 
 from rl_framework.agent.reinforcement.zip_check import read_data_keys
-from rl_framework.util.files import atomic_path, atomic_write_with, require_existing_file
+from rl_framework.util.files import atomic_path, atomic_write_with, check_replaceable, require_existing_file
 from rl_framework.util.finite import check_finite_agent
 
 if TYPE_CHECKING:
@@ -82,6 +82,7 @@ def save_checkpoint(
     assert model is not None
     check_finite_agent(agent, "checkpoint", force)
     target = Path(file_path)
+    check_replaceable(target)  # a read-only or folder target is refused before any work
     record: dict[str, Any] = {
         "format": FORMAT,
         "version": FORMAT_VERSION,

@@ -151,7 +151,12 @@ class Connector(ABC):
                 "Training was interrupted at step %d and no final checkpoint could be saved: %s", timestep, error
             )
             return
-        logger.warning("Training was interrupted at step %d; a final checkpoint was saved.", timestep)
+        logger.warning(
+            "Training was interrupted at step %d; a final checkpoint was saved with this connector's run %s. "
+            "StableBaselinesAgent.resume(<checkpoint>, connector=connector) continues it.",
+            timestep,
+            self.run_state() or "",
+        )
 
     def run_state(self) -> dict[str, Any] | None:
         """What identifies the run this connector logs to, so a resumed training continues it.
