@@ -427,7 +427,7 @@ class EpisodeSequence:
         elif isinstance(action_space, gym.spaces.MultiBinary):
             low, high = np.asarray(0), np.asarray(1)
         else:
-            low = high = None
+            low = high = None  # type: ignore[assignment]  # continuous actions: only NaN/inf are checked
         start = 0
         for first, stop in episode_blocks(self._source.lengths, DEFAULT_BUFFER_TRANSITIONS):
             actions = self._source.read(first, stop).actions

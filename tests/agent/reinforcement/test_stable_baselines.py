@@ -122,7 +122,7 @@ def test_train_with_subprocess_vectorization(tiny_ppo_parameters):
         progress_bar=False,
         callback=RecordEnvType(),
     )
-    assert isinstance(seen[0], SubprocVecEnv)
+    assert isinstance(seen[0].unwrapped, SubprocVecEnv)  # inside the NaN/inf guard (FiniteCheckVecEnv)
     assert agent.model is not None and agent.model.num_timesteps == 64
 
 
@@ -349,7 +349,7 @@ def test_load_corrupt_file_raises_value_error_naming_the_path(tmp_path):
     corrupt = tmp_path / "corrupt.zip"
     corrupt.write_bytes(b"this is not a zip file")
     agent = StableBaselinesAgent("PPO")
-    with pytest.raises(ValueError, match=r"Could not load a PPO model from '.*corrupt\.zip'"):
+    with pytest.raises(ValueError, match=r"'.*corrupt\.zip' is not a complete zip file .*truncated or corrupt"):
         agent.load_from_file(corrupt)
     assert agent.model is None
 
@@ -358,7 +358,7 @@ def test_load_file_of_another_algorithm_raises_value_error(tmp_path):
     dqn = StableBaselinesAgent("DQN", {"learning_starts": 0, "seed": 0, "device": "cpu"})
     dqn.train("CartPole-v1", total_timesteps=8, progress_bar=False)
     dqn.save_to_file(tmp_path / "dqn.zip")
-    with pytest.raises(ValueError, match=r"Could not load a PPO model from '.*dqn\.zip'.*pass algorithm_class"):
+    with pytest.raises(ValueError, match=r"'.*dqn\.zip' holds a DQN model .*not a PPO one.*StableBaselinesAgent\('DQN'\)"):
         StableBaselinesAgent("PPO").load_from_file(tmp_path / "dqn.zip")
     loaded = StableBaselinesAgent("dqn")
     loaded.load_from_file(tmp_path / "dqn.zip")

@@ -33,6 +33,7 @@ from rl_framework.agent.reinforcement.training_controls import (
     reset_optimizers,
     sb3_arguments,
 )
+from rl_framework.agent.reinforcement.zip_check import check_agent_zip
 from rl_framework.agent.reinforcement_learning_agent import RLAgent
 from rl_framework.agent.sb3_policy import SB3PolicyActing
 from rl_framework.environment.vectorize import check_spaces_match
@@ -40,6 +41,7 @@ from rl_framework.util.algorithm_table import resolve_algorithm
 from rl_framework.util.connector.base import Connector
 from rl_framework.util.connector.callbacks import ConnectorCallback, as_callback_list
 from rl_framework.util.files import atomic_write_bytes, require_existing_file
+from rl_framework.util.finite import check_finite_agent
 
 
 class StableBaselinesAgent(SB3PolicyActing, RLAgent):
@@ -80,6 +82,57 @@ class StableBaselinesAgent(SB3PolicyActing, RLAgent):
         agent = cls(algorithm_class)
         agent.load_from_file(file_path, **kwargs)
         return agent
+
+    # -- checkpoints (checkpoint.py) ------------------------------------------------------
+    def save_checkpoint(
+        self, file_path: str | os.PathLike[str], connector: Connector | None = None, force: bool = False
+    ) -> list[Path]:
+        """Save everything a resumed training needs to one file, atomically and pickle-free.
+
+        The file is what ``save_to_file`` writes (plain ``PPO.load`` and ``load_from_file`` read it)
+        plus the step counters, the recent episode statistics, the replay buffer (off-policy
+        algorithms) and ``connector``'s run. Weights, optimiser states and normaliser statistics
+        come with the agent file. Checkpoints saved during ``train(..., connector=...)`` are
+        written by this method too.
+
+        :param file_path: destination, conventionally ending in ``.zip``.
+        :param connector: the connector whose run ``resume`` continues.
+        :param force: save even a model whose weights hold NaN/inf values.
+        :return: the written files, the checkpoint first.
+        """
+        from rl_framework.agent.reinforcement.checkpoint import save_checkpoint
+
+        return save_checkpoint(self, file_path, connector, force)
+
+    @classmethod
+    def resume(
+        cls,
+        file_path: str | os.PathLike[str],
+        connector: Connector | None = None,
+        algorithm_class: str | type[BaseAlgorithm] | None = None,
+        algorithm_parameters: dict[str, Any] | None = None,
+    ) -> StableBaselinesAgent:
+        """Rebuild an agent from a checkpoint so that ``train`` continues where it stopped.
+
+        Restores the model, its optimiser states, the replay buffer, the normaliser statistics
+        and the step counters (``num_timesteps`` continues, so logged curves continue too), and
+        lets ``connector`` continue the run the checkpoint recorded (its values logged after the
+        checkpoint's step are dropped). Nothing in the file is unpickled.
+
+        :param file_path: a file written by ``save_checkpoint`` (or a connector during training).
+        :param connector: the connector to continue logging to (pass it to ``train`` as well).
+        :param algorithm_class: only for algorithms outside the name table (default: the
+            algorithm recorded in the checkpoint).
+        :param algorithm_parameters: merged over the stored parameters, as in ``load_from_file``.
+        :return: the resumed agent.
+        :raises ValueError: when the file is not a checkpoint or is corrupt.
+        """
+        from rl_framework.agent.reinforcement.checkpoint import resume
+
+        return resume(cls, file_path, connector, algorithm_class, algorithm_parameters)
+
+    def _timesteps_trained(self) -> int:
+        return int(self.model.num_timesteps) if self.model is not None else 0
 
     # -- training -------------------------------------------------------------------------
     def _train(
@@ -194,7 +247,7 @@ class StableBaselinesAgent(SB3PolicyActing, RLAgent):
         return sb3_actor(self.acting_policy(), self.normalizer.statistics)
 
     # -- persistence ----------------------------------------------------------------------
-    def save_to_file(self, file_path: str | os.PathLike[str]) -> list[Path]:
+    def save_to_file(self, file_path: str | os.PathLike[str], force: bool = False) -> list[Path]:
         """Save the model in SB3's own zip format (loadable by plain ``PPO.load``), atomically, as one file.
 
         The zip also holds ``rl_framework.json`` (see ``sb3_format.py``): everything needed to
@@ -202,10 +255,13 @@ class StableBaselinesAgent(SB3PolicyActing, RLAgent):
         agent has them. A ``<name>.vecnormalize.pkl`` left beside it by an earlier rl_framework is removed.
 
         :param file_path: destination, conventionally ending in ``.zip``.
+        :param force: save even a model whose weights hold NaN/inf values (refused by default:
+            ``NonFiniteError``, see ``util/finite.py``).
         :return: the written file (one: the zip).
         """
         self._check_ready_to_act()
         assert self.model is not None
+        check_finite_agent(self, "save", force)
         content = sb3_zip_bytes(self.model, self.algorithm_name, self.normalizer.to_json())
         path = atomic_write_bytes(file_path, content)
         normalizer_path(path).unlink(missing_ok=True)  # stale statistics of an older save: the zip has them now
@@ -239,6 +295,7 @@ class StableBaselinesAgent(SB3PolicyActing, RLAgent):
             (``rl_framework.util.safe_classes``).
         """
         path = require_existing_file(file_path, "agent file")
+        check_agent_zip(path, self.algorithm_class)  # truncated/corrupt file, or another algorithm's (zip_check.py)
         overrides = {name: value for name, value in (algorithm_parameters or {}).items() if name != "policy"}
         overrides = sb3_arguments(overrides)
         check_sb3_parameters(self.algorithm_class, overrides)
