@@ -358,7 +358,8 @@ def test_load_file_of_another_algorithm_raises_value_error(tmp_path):
     dqn = StableBaselinesAgent("DQN", {"learning_starts": 0, "seed": 0, "device": "cpu"})
     dqn.train("CartPole-v1", total_timesteps=8, progress_bar=False)
     dqn.save_to_file(tmp_path / "dqn.zip")
-    with pytest.raises(ValueError, match=r"'.*dqn\.zip' holds a DQN model .*not a PPO one.*StableBaselinesAgent\('DQN'\)"):
+    message = r"'.*dqn\.zip' holds a DQN model .*not a PPO one.*StableBaselinesAgent\('DQN'\)"
+    with pytest.raises(ValueError, match=message):
         StableBaselinesAgent("PPO").load_from_file(tmp_path / "dqn.zip")
     loaded = StableBaselinesAgent("dqn")
     loaded.load_from_file(tmp_path / "dqn.zip")
