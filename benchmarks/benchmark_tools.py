@@ -2,8 +2,8 @@
 
 Every figure is a ratio against a reference measured in the same run, on the same machine, under
 the same load: runs of the compared sides alternate (A B, B A, A B, ...) so that whatever else the
-machine does hits both alike, and medians are compared. ``run_all.py`` starts each benchmark with
-``--json FILE`` and collects the figures into BENCHMARKS.md.
+machine does hits both alike, and a figure is the median of the per-round ratios (``ratio``).
+``run_all.py`` starts each benchmark with ``--json FILE`` and collects the figures into BENCHMARKS.md.
 """
 
 from __future__ import annotations
@@ -113,6 +113,15 @@ class timed:  # noqa: N801 - used like a function: timed(work)
 
 def median(values: list[float]) -> float:
     return statistics.median(values)
+
+
+def ratio(numerators: list[float], denominators: list[float]) -> float:
+    """The median of the per-round ratios ``numerators[i] / denominators[i]``.
+
+    Each round's two runs follow each other (``alternating``), so whatever else the machine does at
+    that moment hits both; the per-round ratio cancels most of it, the median drops the odd round.
+    """
+    return statistics.median(a / b for a, b in zip(numerators, denominators, strict=True))
 
 
 def describe(values: list[float], unit: str = "s") -> str:

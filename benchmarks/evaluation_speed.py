@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import gymnasium as gym
 import torch
-from benchmark_tools import Figure, alternating, busy_core, describe, median, parser, report, timed
+from benchmark_tools import Figure, alternating, busy_core, describe, parser, ratio, report, timed
 from stable_baselines3.common.evaluation import evaluate_policy
 from stable_baselines3.common.monitor import Monitor
 
@@ -59,7 +59,7 @@ def speedups(times: dict[str, list[float]], condition: str, targets: dict[str, s
     return [
         Figure(
             f"evaluate speed-up over evaluate_policy ({side.split(' ', 1)[1]}), {condition}",
-            median(times[side]) / median(times["evaluate"]),
+            ratio(times[side], times["evaluate"]),
             targets.get(side, ""),
             detail,
         )

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from benchmark_tools import Figure, alternating, busy_core, describe, median, parser, report, timed
+from benchmark_tools import Figure, alternating, busy_core, describe, parser, ratio, report, timed
 from cartpole_dataset import write_dataset
 from imitation.algorithms.adversarial.gail import GAIL
 from imitation.algorithms.bc import BC
@@ -107,7 +107,7 @@ def throughput_figures(times: dict[str, list[float]], condition: str, targets: d
     return [
         Figure(
             f"BC {ours} samples/s / imitation BC ({reference.split(' ', 1)[1]}), {condition}",
-            median(times[reference]) / median(times[ours]),
+            ratio(times[reference], times[ours]),
             targets.get(f"{ours}|{reference}", ""),
             detail,
         )
@@ -123,7 +123,7 @@ def time_figures(times: dict[str, list[float]], condition: str, targets: dict[st
     return [
         Figure(
             f"GAIL train / imitation GAIL ({reference.split(' ', 1)[1]}), {condition}",
-            median(times["train"]) / median(times[reference]),
+            ratio(times["train"], times[reference]),
             targets.get(reference, ""),
             detail,
         )
@@ -139,13 +139,13 @@ def cpu_figures(bc_cpu: dict[str, list[float]], gail_cpu: dict[str, list[float]]
     return [
         Figure(
             "BC train in-memory samples per CPU second / imitation BC (1 thread), quiet",
-            median(bc_cpu["imitation 1 thread"]) / median(bc_cpu["train in-memory"]),
+            ratio(bc_cpu["imitation 1 thread"], bc_cpu["train in-memory"]),
             ">= 0.98",
             detail,
         ),
         Figure(
             "GAIL train / imitation GAIL (1 thread), CPU time, quiet",
-            median(gail_cpu["train"]) / median(gail_cpu["imitation 1 thread"]),
+            ratio(gail_cpu["train"], gail_cpu["imitation 1 thread"]),
             "<= 1.02",
             detail,
         ),

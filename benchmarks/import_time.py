@@ -17,7 +17,7 @@ import subprocess
 import sys
 import time
 
-from benchmark_tools import Figure, describe, median, parser, report
+from benchmark_tools import Figure, describe, median, parser, ratio, report
 
 PROBE = """
 import json, sys, time
@@ -74,14 +74,14 @@ def main() -> None:
     figures = [
         Figure(
             "import rl_framework.agent / import stable_baselines3 (time)",
-            median(ours) / median(reference),
+            ratio(ours, reference),
             "<= 1.15",
             f"rl_framework.agent: {describe(ours)}; stable_baselines3: {describe(reference)}; "
             f"extra {median(ours) - median(reference):+.3f} s",
         ),
         Figure(
             "rl-framework --help / python -c 'import stable_baselines3' (time, whole processes)",
-            median(cli) / median(sb3_process),
+            ratio(cli, sb3_process),
             "<= 0.5",
             f"rl-framework --help: {describe(cli)}; python -c 'import stable_baselines3': {describe(sb3_process)}",
         ),

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import gymnasium as gym
 import numpy as np
-from benchmark_tools import Figure, alternating, describe, median, parser, report, timed
+from benchmark_tools import Figure, alternating, describe, parser, ratio, report, timed
 from stable_baselines3 import PPO
 from stable_baselines3.common.env_util import make_vec_env
 
@@ -88,7 +88,7 @@ def main() -> None:
         figures.append(
             Figure(
                 f"CnnPolicy PPO {label} image: 2 threads / 1 thread (time)",
-                median(times["2 threads"]) / median(times["1 thread"]),
+                ratio(times["2 threads"], times["1 thread"]),
                 "",
                 "; ".join(f"{side}: {describe(values)}" for side, values in times.items()),
             )

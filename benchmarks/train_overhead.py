@@ -17,7 +17,7 @@ Run: ``python benchmarks/train_overhead.py [--timesteps 16384] [--repeats 5] [--
 from __future__ import annotations
 
 import torch
-from benchmark_tools import Figure, alternating, busy_core, describe, median, parser, report, timed
+from benchmark_tools import Figure, alternating, busy_core, describe, parser, ratio, report, timed
 from stable_baselines3 import PPO
 from stable_baselines3.common.env_util import make_vec_env
 
@@ -56,7 +56,7 @@ def cpu_figure(cpu: dict[str, list[float]], condition: str) -> Figure:
     """The same-thread comparison in CPU time: what ``train`` itself adds, whatever else the machine runs."""
     return Figure(
         f"train / raw PPO.learn (raw 1 thread), CPU time, {condition}",
-        median(cpu["train"]) / median(cpu["raw 1 thread"]),
+        ratio(cpu["train"], cpu["raw 1 thread"]),
         "<= 1.02",
         f"{condition} CPU time: " + "; ".join(f"{side}: {describe(values)}" for side, values in cpu.items()),
     )
@@ -67,7 +67,7 @@ def figures_of(times: dict[str, list[float]], condition: str, targets: dict[str,
     return [
         Figure(
             f"train / raw PPO.learn ({reference}), {condition}",
-            median(times["train"]) / median(times[reference]),
+            ratio(times["train"], times[reference]),
             targets.get(reference, ""),
             detail,
         )

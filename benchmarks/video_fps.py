@@ -22,7 +22,7 @@ from pathlib import Path
 import gymnasium as gym
 import imageio_ffmpeg
 import numpy as np
-from benchmark_tools import Figure, alternating, describe, median, parser, report, timed
+from benchmark_tools import Figure, alternating, describe, median, parser, ratio, report, timed
 
 from rl_framework.agent import StableBaselinesAgent
 from rl_framework.util.video import record_video
@@ -82,7 +82,7 @@ def main() -> None:
     figures = [
         Figure(
             "record_video frames/s / hand-written render + encode loop",
-            fps["record_video"] / fps["loop"],
+            ratio(times["loop"], times["record_video"]),
             ">= 0.95",
             f"{frames} frames of 600x400; record_video {fps['record_video']:.0f} fps, loop {fps['loop']:.0f} fps; "
             + "; ".join(f"{side}: {describe(values)}" for side, values in times.items()),

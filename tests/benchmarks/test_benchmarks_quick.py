@@ -7,7 +7,6 @@ into BENCHMARKS.md without touching the blocks other scripts write.
 
 from __future__ import annotations
 
-import importlib
 import json
 import math
 import subprocess
@@ -24,9 +23,7 @@ RUN_DIRECTLY = [
     "imitation_training",
     "bc_scale",
     "episode_sequence_memory",
-    "import_time",
 ]
-VIA_RUN_ALL = "video_fps"
 
 
 def run(script: str, *arguments: str) -> subprocess.CompletedProcess[str]:
@@ -39,7 +36,7 @@ def run(script: str, *arguments: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-@pytest.mark.parametrize("script", RUN_DIRECTLY)
+@pytest.mark.parametrize("script", RUN_DIRECTLY)  # import_time and video_fps run through run_all below
 def test_benchmark_runs_in_quick_mode(script, tmp_path):
     result = run(script, "--quick", "--json", str(tmp_path / "figures.json"))
     assert result.returncode == 0, result.stderr[-4000:]
@@ -52,28 +49,31 @@ def test_benchmark_runs_in_quick_mode(script, tmp_path):
     assert any("quick mode" in note for note in payload["notes"])
 
 
-def test_run_all_writes_its_block_and_keeps_the_others(tmp_path, monkeypatch):
+def test_run_all_writes_its_block_and_keeps_the_others(tmp_path):
     output = tmp_path / "BENCHMARKS.md"
     learning = (
         "<!-- learning-table -->\n| experiment | mean |\n|---|---|\n| ppo_cartpole | 500 |\n<!-- /learning-table -->"
     )
     output.write_text(f"# Benchmarks\n\nIntro kept.\n\n{learning}\n")
-    result = run("run_all", "--quick", "--only", VIA_RUN_ALL, "--output", str(output))
+    result = run("run_all", "--quick", "--only", "video_fps", "--output", str(output))
     assert result.returncode == 0, result.stderr[-4000:] + result.stdout[-4000:]
     text = output.read_text()
     assert "Intro kept." in text and learning in text
     block = text[text.index("<!-- performance -->") : text.index("<!-- /performance -->")]
-    assert f"`python benchmarks/run_all.py --quick --only {VIA_RUN_ALL} --output {output}`" in block
+    assert f"Last written by `python benchmarks/run_all.py --quick --only video_fps --output {output}`" in block
     assert "Machine: cores " in block and "torch default threads" in block
     assert "### Replay videos: `record_video` vs a hand-written loop" in block
     assert "| record_video frames/s / hand-written render + encode loop |" in block
-    # writing again replaces the block instead of appending a second one
-    monkeypatch.syspath_prepend(str(BENCHMARKS))
-    run_all = importlib.import_module("run_all")
-    run_all.write_block(output, run_all.BLOCK, "## Performance\n\nrewritten")
+    video_section = block[block.index("### Replay videos") :]
+    # re-running another benchmark keeps this one's section (with its own date) and replaces the block
+    result = run("run_all", "--quick", "--only", "import_time", "--output", str(output))
+    assert result.returncode == 0, result.stderr[-4000:] + result.stdout[-4000:]
     text = output.read_text()
-    assert text.count("<!-- performance -->") == 1 and "rewritten" in text and "### Replay videos" not in text
-    assert "Intro kept." in text and learning in text
+    assert text.count("<!-- performance -->") == 1 and "Intro kept." in text and learning in text
+    block = text[text.index("<!-- performance -->") : text.index("<!-- /performance -->")]
+    assert "### Start-up: import and `rl-framework --help`" in block
+    assert video_section.strip() in block  # kept as it was
+    assert block.index("### Start-up") < block.index("### Replay videos")  # in the benchmarks' order
 
 
 def test_run_all_rejects_an_unknown_benchmark_before_running_any(tmp_path):
