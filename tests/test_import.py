@@ -26,7 +26,8 @@ def test_import_rl_framework_and_agent_does_not_load_heavy_libraries():
         "import rl_framework\nimport rl_framework.agent\n"
         "from rl_framework.agent import StableBaselinesAgent, RLAgent, ILAgent, BaseAgent\n"
         "from rl_framework.agent.reinforcement.stable_baselines import StableBaselinesAgent as Same\n"
-        "import rl_framework.util.connector, rl_framework.util.connector.callbacks, rl_framework.environment.vectorize\n"
+        "import rl_framework.util.connector, rl_framework.util.connector.callbacks\n"
+        "import rl_framework.environment.vectorize\n"
         "import rl_framework.data, rl_framework.agent.imitation, rl_framework.agent.imitation.imitation\n"
         "dir(rl_framework); dir(rl_framework.agent); dir(rl_framework.util)"
     )

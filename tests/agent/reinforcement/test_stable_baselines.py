@@ -185,7 +185,9 @@ def test_unlisted_algorithm_subclass_still_gets_the_action_space_check():
 @pytest.mark.parametrize("bad", [0, -5, 1.5, "100", True, None])
 def test_bad_total_timesteps_is_rejected_before_training(tiny_ppo_parameters, bad):
     agent = StableBaselinesAgent("PPO", tiny_ppo_parameters)
-    with pytest.raises(ValueError, match=r"total_timesteps must be a positive int \(the training budget, e\.g\. total_timesteps="):
+    with pytest.raises(
+        ValueError, match=r"total_timesteps must be a positive int \(the training budget, e\.g\. total_timesteps="
+    ):
         agent.train("CartPole-v1", total_timesteps=bad, progress_bar=False)
     assert agent.model is None
 

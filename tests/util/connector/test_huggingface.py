@@ -492,7 +492,9 @@ def test_upload_without_evaluation_environment_evaluates_on_the_configs_env_id(h
     assert results["n_eval_episodes"] == 2 and results["mean_reward"] > 0
 
 
-def test_upload_without_any_environment_to_evaluate_is_refused_before_any_work(hub, agent, fast_connector, upload_config):
+def test_upload_without_any_environment_to_evaluate_is_refused_before_any_work(
+    hub, agent, fast_connector, upload_config
+):
     connector = fast_connector(upload_config=upload_config(environment_name="MyPrivateEnv-v0"))
     with pytest.raises(ValueError, match=r"'MyPrivateEnv-v0' is not a registered id\. Pass evaluation_environment="):
         agent.upload(connector)

@@ -177,7 +177,10 @@ def test_preference_comparisons_is_refused_with_the_reason() -> None:
 
 
 def test_misspelt_parameter_is_refused() -> None:
-    with pytest.raises(ValueError, match=r"algorithm_parameters has unknown parameter\(s\) 'batchsize' for BC\. Valid names: batch_size"):
+    with pytest.raises(
+        ValueError,
+        match=r"algorithm_parameters has unknown parameter\(s\) 'batchsize' for BC\. Valid names: batch_size",
+    ):
         ImitationAgent("BC", {"batchsize": 32})
 
 
