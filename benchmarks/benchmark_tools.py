@@ -42,7 +42,8 @@ class Figure:
         if not self.target:
             return None
         operator, value = self.target.split()
-        return self.ratio <= float(value) if operator == "<=" else self.ratio >= float(value)
+        ratio = float(self.ratio)  # numpy scalars would make a numpy bool, which json cannot write
+        return ratio <= float(value) if operator == "<=" else ratio >= float(value)
 
     def line(self) -> str:
         verdict = {None: "", True: "  [target met]", False: "  [TARGET MISSED]"}[self.met]
@@ -74,7 +75,10 @@ def report(figures: list[Figure], json_path: Path | None, notes: list[str] | Non
     for note in notes or []:
         print(note)
     if json_path is not None:
-        payload = {"figures": [asdict(figure) | {"met": figure.met} for figure in figures], "notes": notes or []}
+        payload = {
+            "figures": [asdict(figure) | {"ratio": float(figure.ratio), "met": figure.met} for figure in figures],
+            "notes": notes or [],
+        }
         json_path.write_text(json.dumps(payload, indent=2))
 
 
