@@ -13,6 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
@@ -80,3 +81,14 @@ def test_run_all_rejects_an_unknown_benchmark_before_running_any(tmp_path):
     result = run("run_all", "--only", "no_such_benchmark", "--output", str(tmp_path / "B.md"))
     assert result.returncode == 2 and "invalid choice: 'no_such_benchmark'" in result.stderr
     assert not (tmp_path / "B.md").exists()
+
+
+def test_figures_from_numpy_values_are_judged_and_written(tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    from benchmark_tools import Figure, report
+
+    figures = [Figure("met", np.int64(3) / 4, ">= 0.5"), Figure("missed", np.float64(1.5), "<= 1.0"), Figure("x", 2.0)]
+    report(figures, tmp_path / "figures.json")
+    payload = json.loads((tmp_path / "figures.json").read_text())
+    assert [figure["met"] for figure in payload["figures"]] == [True, False, None]
+    assert payload["figures"][0]["ratio"] == 0.75
