@@ -7,8 +7,8 @@ square whose side tells the rewarded action; rendering costs microseconds, so th
 for several image sizes, alternating 1-thread and 2-thread runs, and prints ``time(2 threads) /
 time(1 thread)`` per size: below 1.0 the second thread gains.
 
-``BaseAgent._has_small_policy`` follows the result: observations at or below
-``SMALL_IMAGE_PIXELS`` (``util/threads.py``) count as small and train on one thread.
+``BaseAgent._has_small_policy`` follows the result (``util/threads.py``): on a quiet 2-core machine
+two threads won at every size, so CNN policies keep torch's default thread count.
 
 Run: ``python benchmarks/thread_crossover.py [--timesteps 1024] [--repeats 3] [--quick]``
 """

@@ -243,10 +243,11 @@ class BaseAgent(ABC):
         return env
 
     def _has_small_policy(self, observation_space: gym.Space) -> bool:
-        """Hook: whether the policy is small enough to train faster on one thread (MLPs, CNNs on small images).
+        """Hook: whether the policy is small enough to train faster on one thread (MLPs; not CNNs).
 
-        The default follows the measured crossover in ``util/threads.py`` (``is_small_policy_input``);
-        an agent whose network size does not follow from its observations overrides it.
+        The default follows the measurements in ``util/threads.py`` (``is_small_policy_input``): CNN
+        policies gained from a second thread at every image size. An agent whose network size does
+        not follow from its observations overrides it.
         """
         return is_small_policy_input(observation_space)
 

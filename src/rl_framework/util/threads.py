@@ -6,11 +6,12 @@ than cores) they collapse. Measured on a 2-core machine: 100 CartPole evaluation
 1.5-12 s with torch's default threads beside another busy process and 0.26-0.29 s on one thread;
 10k PPO CartPole steps took 13-63 s vs 4.0 s (``benchmarks/train_overhead.py``).
 
-CNN policies do far more arithmetic per call, so above some image size a second thread pays for its
-hand-offs on a quiet machine. ``benchmarks/thread_crossover.py`` measures PPO ``CnnPolicy`` (NatureCNN)
-on 1 vs 2 threads per image size; ``SMALL_IMAGE_PIXELS`` is the crossover it found (BENCHMARKS.md):
-images of up to that many pixels (height x width; channels change only the first layer's cost) count
-as small and train on one thread.
+CNN policies do far more arithmetic per call. ``benchmarks/thread_crossover.py`` measures PPO
+``CnnPolicy`` (NatureCNN) on 1 vs 2 threads per image size (BENCHMARKS.md, "Thread policy"): on a
+quiet 2-core machine two threads were faster at every size, from NatureCNN's smallest input 36x36x1
+(time 0.84x) through 64x64x3 (0.67x) to 84x84x4 (0.61x) and 128x128x3 (0.63x). The crossover lies
+below the smallest image a CNN policy takes, so every image (CNN) policy keeps torch's default
+threads; beside busy cores they can lose a lot (pass ``torch_threads=1`` to ``train`` there).
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ import os
 from collections.abc import Iterator
 
 import gymnasium as gym
-import numpy as np
 import torch
 from stable_baselines3.common.preprocessing import is_image_space
 
@@ -32,27 +32,18 @@ STARTUP_THREADS = torch.get_num_threads()
 _USER_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 
-#: Images of at most this many pixels (height x width) train faster on one thread. Measured crossover
-#: (thread_crossover.py, 2 cores): one thread won up to 64x64 (4,096 pixels), two threads from 84x84.
-SMALL_IMAGE_PIXELS = 4_096
-
-
 def is_small_policy_input(observation_space: gym.Space) -> bool:
     """Whether a policy for ``observation_space`` is small enough to run faster on one torch thread.
 
-    Vector observations (MLP policies) are small; images (CNN policies) are small up to
-    ``SMALL_IMAGE_PIXELS`` pixels, whatever their channel count; a ``Dict`` space is small when every part is.
+    Vector observations (MLP policies) are small; images (CNN policies) are not, at any size (see
+    the module's measurements); a ``Dict`` space is small when every part is.
 
     :param observation_space: the environment's observation space.
     :return: whether one intra-op thread is the faster choice.
     """
     if isinstance(observation_space, gym.spaces.Dict):
         return all(is_small_policy_input(space) for space in observation_space.spaces.values())
-    if not is_image_space(observation_space, check_channels=False):
-        return True
-    shape = tuple(observation_space.shape or ())
-    pixels = int(np.prod(shape)) // min(shape)  # channels first or last: the smallest side is the channels
-    return pixels <= SMALL_IMAGE_PIXELS
+    return not is_image_space(observation_space, check_channels=False)
 
 
 def user_chose_threads() -> bool:
@@ -64,7 +55,7 @@ def resolve_torch_threads(requested: int | None, small_policy: bool) -> int | No
     """The thread count to train or act with, or ``None`` to leave torch's setting alone.
 
     :param requested: the ``torch_threads=`` argument (wins when given).
-    :param small_policy: whether the network is small (``is_small_policy_input``: MLPs, small CNNs).
+    :param small_policy: whether the network is small (``is_small_policy_input``: MLP policies).
     :return: ``requested``; else 1 for small policies unless the user set a count; else ``None``.
     """
     requested = optional_positive_int(requested, "torch_threads", "or None for rl_framework's choice")
