@@ -24,31 +24,34 @@ Run: ``python benchmarks/imitation_training.py [--samples 320000] [--repeats 3] 
 from __future__ import annotations
 
 import os
-import tempfile
-import warnings
-from pathlib import Path
 
-import numpy as np
-import torch
-from benchmark_tools import Figure, alternating, busy_core, describe, parser, ratio, report, timed
-from cartpole_dataset import write_dataset
-from imitation.algorithms.adversarial.gail import GAIL
-from imitation.algorithms.bc import BC
-from imitation.data.wrappers import RolloutInfoWrapper
-from imitation.rewards.reward_nets import BasicRewardNet
-from imitation.util.logger import configure
-from imitation.util.networks import RunningNorm
-from stable_baselines3 import PPO
-from stable_baselines3.common.env_util import make_vec_env
+# imitation's GAIL draws a "round" bar per run, on both sides; tqdm reads TQDM_DISABLE when it is imported
+os.environ["TQDM_DISABLE"] = "1"
 
-from rl_framework.agent import ImitationAgent
-from rl_framework.data import EpisodeSequence
-from rl_framework.util.threads import torch_threads
+import tempfile  # noqa: E402
+import warnings  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from benchmark_tools import Figure, alternating, busy_core, describe, parser, ratio, report, timed  # noqa: E402
+from cartpole_dataset import write_dataset  # noqa: E402
+from imitation.algorithms.adversarial.gail import GAIL  # noqa: E402
+from imitation.algorithms.bc import BC  # noqa: E402
+from imitation.data.wrappers import RolloutInfoWrapper  # noqa: E402
+from imitation.rewards.reward_nets import BasicRewardNet  # noqa: E402
+from imitation.util.logger import configure  # noqa: E402
+from imitation.util.networks import RunningNorm  # noqa: E402
+from stable_baselines3 import PPO  # noqa: E402
+from stable_baselines3.common.env_util import make_vec_env  # noqa: E402
+
+from rl_framework.agent import ImitationAgent  # noqa: E402
+from rl_framework.data import EpisodeSequence  # noqa: E402
+from rl_framework.util.threads import torch_threads  # noqa: E402
 
 BATCH_SIZE = 32  # imitation's BC default
 LEARNER = {"n_steps": 128, "batch_size": 64, "n_epochs": 4, "device": "cpu"}
 QUICK_LEARNER = {"n_steps": 32, "batch_size": 64, "n_epochs": 1, "device": "cpu"}
-os.environ["TQDM_DISABLE"] = "1"  # imitation's own GAIL draws round bars; ImitationAgent hides them
 # imitation's BC logger converts its loss with float(tensor), which warns on every log line (both sides)
 warnings.filterwarnings("ignore", message="Converting a tensor with requires_grad", category=UserWarning)
 
@@ -199,7 +202,12 @@ def main() -> None:
             "imitation default": timed(lambda: imitation_bc(transitions, args.busy_samples, default_threads, logs)),
             "train in-memory": timed(lambda: our_bc(in_memory, args.busy_samples)),
         }
-        busy_gail_sides = {side: gail_sides[side] for side in ("imitation default", "train")}
+        busy_gail_sides = {
+            "imitation default": timed(
+                lambda: imitation_gail(transitions, steps, n_envs, default_threads, logs, learner)
+            ),
+            "train": timed(lambda: our_gail(in_memory, steps, n_envs, learner)),
+        }
         with busy_core():
             bc_busy = alternating(busy_bc_sides, args.busy_repeats)
             gail_busy = alternating(busy_gail_sides, args.busy_repeats)
