@@ -90,7 +90,7 @@ def main() -> None:
                 f"CnnPolicy PPO {label} image: 2 threads / 1 thread (time)",
                 ratio(times["2 threads"], times["1 thread"]),
                 "",
-                "; ".join(f"{side}: {describe(values)}" for side, values in times.items()),
+                f"{label}: " + "; ".join(f"{side}: {describe(values)}" for side, values in times.items()),
             )
         )
     notes = [f"PPO CnnPolicy, 4 envs, {args.timesteps} steps x {args.repeats} rounds, {PARAMETERS}"]
