@@ -8,7 +8,8 @@ for several image sizes, alternating 1-thread and 2-thread runs, and prints ``ti
 time(1 thread)`` per size: below 1.0 the second thread gains.
 
 ``BaseAgent._has_small_policy`` follows the result (``util/threads.py``): on a quiet 2-core machine
-two threads won at every size, so CNN policies keep torch's default thread count.
+the two were even at 36x36x1 and two threads won from 64x64x3 on, so CNN policies keep torch's
+default thread count.
 
 Run: ``python benchmarks/thread_crossover.py [--timesteps 1024] [--repeats 3] [--quick]``
 """

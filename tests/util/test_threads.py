@@ -22,7 +22,7 @@ def image(height: int, width: int, channels: int) -> gym.spaces.Box:
 def test_vector_observations_are_small_images_are_not():
     assert is_small_policy_input(gym.spaces.Box(-1.0, 1.0, (4,), np.float32))
     assert is_small_policy_input(gym.spaces.Discrete(16))
-    # two threads won at every image size measured, from NatureCNN's smallest input up (BENCHMARKS.md)
+    # one thread was at best even with two from NatureCNN's smallest input up (BENCHMARKS.md)
     for shape in ((36, 36, 1), (64, 64, 3), (84, 84, 4)):
         assert not is_small_policy_input(image(*shape))
     assert not is_small_policy_input(gym.spaces.Box(0, 255, (3, 64, 64), np.uint8))  # channels first

@@ -7,11 +7,11 @@ than cores) they collapse. Measured on a 2-core machine: 100 CartPole evaluation
 10k PPO CartPole steps took 13-63 s vs 4.0 s (``benchmarks/train_overhead.py``).
 
 CNN policies do far more arithmetic per call. ``benchmarks/thread_crossover.py`` measures PPO
-``CnnPolicy`` (NatureCNN) on 1 vs 2 threads per image size (BENCHMARKS.md, "Thread policy"): on a
-quiet 2-core machine two threads were faster at every size, from NatureCNN's smallest input 36x36x1
-(time 0.84x) through 64x64x3 (0.67x) to 84x84x4 (0.61x) and 128x128x3 (0.63x). The crossover lies
-below the smallest image a CNN policy takes, so every image (CNN) policy keeps torch's default
-threads; beside busy cores they can lose a lot (pass ``torch_threads=1`` to ``train`` there).
+``CnnPolicy`` (NatureCNN) on 1 vs 2 threads per image size (BENCHMARKS.md, "Thread policy"). On the
+quiet 2-core machine, two runs gave time ratios (2 threads / 1 thread) of 0.84 and 1.12 at NatureCNN's
+smallest input 36x36x1 (even, within the noise), 0.67 and 0.88 at 64x64x3, 0.62-0.73 at 84x84 and
+0.61-0.63 at 128x128x3. The crossover lies at the smallest image a CNN policy takes, so every image
+(CNN) policy keeps torch's default threads; beside busy cores pass ``torch_threads=1`` to ``train``.
 """
 
 from __future__ import annotations
@@ -35,8 +35,9 @@ _USER_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")
 def is_small_policy_input(observation_space: gym.Space) -> bool:
     """Whether a policy for ``observation_space`` is small enough to run faster on one torch thread.
 
-    Vector observations (MLP policies) are small; images (CNN policies) are not, at any size (see
-    the module's measurements); a ``Dict`` space is small when every part is.
+    Vector observations (MLP policies) are small; images (CNN policies) are not: from NatureCNN's
+    smallest input up, one thread was at best even (see the module's measurements); a ``Dict`` space
+    is small when every part is.
 
     :param observation_space: the environment's observation space.
     :return: whether one intra-op thread is the faster choice.
