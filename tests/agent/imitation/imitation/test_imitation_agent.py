@@ -259,3 +259,12 @@ def test_a_failed_save_leaves_no_file(tmp_path: Path) -> None:
     with pytest.raises(RuntimeError, match="no policy yet"):
         ImitationAgent("BC").save_to_file(tmp_path / "agent.zip")
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("show", [False, True])
+def test_progress_bar_switch_governs_imitations_own_bars(
+    show: bool, tiny_parameters: dict[str, Any], few_expert_episodes: EpisodeSequence, capsys: pytest.CaptureFixture
+) -> None:
+    agent = ImitationAgent("GAIL", tiny_parameters["GAIL"])
+    agent.train(few_expert_episodes, "CartPole-v1", total_timesteps=32, progress_bar=show)
+    assert ("round" in capsys.readouterr().err) is show  # imitation's adversarial "round" bar

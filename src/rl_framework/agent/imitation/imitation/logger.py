@@ -10,7 +10,7 @@ trainer's scratch folder. imitation's own tqdm bars (BC batches, adversarial rou
 from __future__ import annotations
 
 import contextlib
-import os
+import functools
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -52,15 +52,17 @@ def learner_callbacks(connector: Connector | None, agent: ShareableAgent) -> lis
 def shown_progress_bars(show: bool) -> Iterator[None]:
     """Show or hide the tqdm bars imitation draws itself (it offers no switch for some of them).
 
-    tqdm reads ``TQDM_DISABLE`` whenever a bar is created; the previous value is restored after.
+    tqdm reads ``TQDM_DISABLE`` only when it is first imported, so hiding swaps in a default of
+    ``disable=True`` for bars created in the body; the original constructor is restored after.
     """
-    previous = os.environ.get("TQDM_DISABLE")
-    if not show:
-        os.environ["TQDM_DISABLE"] = "1"
+    if show:
+        yield
+        return
+    import tqdm
+
+    original = tqdm.tqdm.__init__
+    tqdm.tqdm.__init__ = functools.partialmethod(original, disable=True)
     try:
         yield
     finally:
-        if previous is None:
-            os.environ.pop("TQDM_DISABLE", None)
-        else:
-            os.environ["TQDM_DISABLE"] = previous
+        tqdm.tqdm.__init__ = original
