@@ -13,7 +13,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 import yaml
-from hub_server import HubServer
+from hub_server import HubServer, point_huggingface_hub_at
 from stable_baselines3 import PPO
 from stable_baselines3.common.vec_env import VecNormalize
 
@@ -34,32 +34,9 @@ AGENT_FILE = "ppo-CartPole-v1.zip"
 @pytest.fixture
 def hub(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[HubServer]:
     """The stand-in Hub, with huggingface_hub pointed at it and a fresh HF_HOME (no stored login)."""
-    import huggingface_hub.constants as constants
-    import huggingface_hub.file_download as file_download
-
     server = HubServer({TOKEN: ("alice", "write"), READ_TOKEN: ("alice", "read"), OTHER_TOKEN: ("bob", "write")})
     server.start()
-    home = tmp_path / "hf_home"
-    for name, value in {"HF_ENDPOINT": server.url, "HF_HOME": str(home), "HF_HUB_DISABLE_XET": "1"}.items():
-        monkeypatch.setenv(name, value)
-    for name in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN"):
-        monkeypatch.delenv(name, raising=False)
-    # huggingface_hub reads its settings at import time (another test may have imported it already).
-    template = server.url + "/{repo_id}/resolve/{revision}/{filename}"
-    settings = {
-        "ENDPOINT": server.url,
-        "HUGGINGFACE_CO_URL_TEMPLATE": template,
-        "HF_HOME": str(home),
-        "HF_HUB_CACHE": str(home / "hub"),
-        "HF_TOKEN_PATH": str(home / "token"),
-        "HF_STORED_TOKENS_PATH": str(home / "stored_tokens"),
-        "HF_HUB_DISABLE_XET": True,
-        "HF_HUB_OFFLINE": False,
-        "HF_HUB_DISABLE_TELEMETRY": True,
-    }
-    for name, value in settings.items():
-        monkeypatch.setattr(constants, name, value)
-    monkeypatch.setattr(file_download, "HUGGINGFACE_CO_URL_TEMPLATE", template)
+    point_huggingface_hub_at(server, tmp_path / "hf_home", monkeypatch)
     yield server
     server.stop()
 
