@@ -79,7 +79,7 @@ def main() -> None:
         print(json.dumps(child(args.child, args.batch_size)))
         return
     if args.quick:
-        args.sizes = [20_000, 100_000]
+        args.sizes = [4_000, 12_000]
     with tempfile.TemporaryDirectory(prefix="rl_framework-bc-scale-") as scratch:
         small, large = (measure(size, args.batch_size, Path(scratch)) for size in args.sizes)
     megabyte = 1024**2

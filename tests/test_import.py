@@ -35,6 +35,15 @@ def test_import_rl_framework_and_agent_does_not_load_heavy_libraries():
     assert loaded.isdisjoint(HEAVY), sorted(loaded.intersection(HEAVY))
 
 
+def test_an_imitation_agent_imports_only_its_own_algorithm():
+    """BC needs neither scikit-learn (Density), HuggingFace datasets (DAgger) nor the adversarial trainers."""
+    loaded = modules_after("from rl_framework.agent import ImitationAgent\nImitationAgent('BC')")
+    assert "imitation" in loaded  # the check sees real imports
+    assert loaded.isdisjoint({"sklearn", "datasets"}), sorted(loaded.intersection({"sklearn", "datasets"}))
+    loaded = modules_after("from rl_framework.agent import ImitationAgent\nImitationAgent('Density')")
+    assert "sklearn" in loaded
+
+
 def test_import_rl_framework_alone_loads_no_learning_library():
     loaded = modules_after("import rl_framework")
     assert loaded.isdisjoint({"torch", "stable_baselines3", "gymnasium", *HEAVY}), sorted(loaded)

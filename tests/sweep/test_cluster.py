@@ -64,3 +64,20 @@ def test_trials_run_on_both_nodes_of_a_cluster(two_node_cluster, tmp_path):
     assert sorted(summary.seeds) == [0, 1] and 0.1 <= summary.parameters["noise"] <= 0.5
     nodes = {json.loads((Path(record.agent_location) / "agent.zip").read_text())["node"] for record in result.records}
     assert len(nodes) == 2  # one trial per node: each node has one CPU and the trials overlap
+
+
+def test_a_sweep_without_address_starts_its_own_ray_beside_a_running_cluster(two_node_cluster, tmp_path):
+    """A `ray start` cluster on the machine neither hijacks a local sweep nor makes it refuse ``num_cpus``."""
+    import ray
+
+    ray.shutdown()  # the driver left the cluster; the cluster's nodes keep running
+    spec = TrainingSpec(NoisyExpertAgent, "CartPole-v1", 200, {"seconds_per_step": 0.0})
+    config = SweepConfig(seeds=1, eval_frequency=200, n_eval_episodes=1, num_cpus=1, output_dir=tmp_path)
+    try:
+        result = run_sweep(spec, config, verbose=False)
+        (node,) = ray.nodes()  # a runtime of its own: one node, not the cluster's two
+        assert node["Resources"]["CPU"] == 1
+        assert ray.get_runtime_context().gcs_address != two_node_cluster
+    finally:
+        ray.shutdown()
+    assert [record.status for record in result.records] == [FINISHED]

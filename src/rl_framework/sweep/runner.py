@@ -171,6 +171,9 @@ def start_ray(config: SweepConfig) -> None:
         ray.init(address=address, log_to_driver=False)
         return
     ray.init(
+        # "local" starts a runtime of our own even when a `ray start` cluster runs on this machine
+        # (without it Ray would join that cluster, and refuse num_cpus).
+        address="local",
         num_cpus=config.num_cpus,
         include_dashboard=False,
         log_to_driver=False,

@@ -7,48 +7,60 @@ policy, and the defaults merged under the user's ``algorithm_parameters``.
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rl_framework.agent.imitation.imitation.adversarial import AdversarialTrainer
-from rl_framework.agent.imitation.imitation.density import DensityTrainer
-from rl_framework.agent.imitation.imitation.sqil import SQILTrainer
-from rl_framework.agent.imitation.imitation.supervised import BCTrainer, DAggerTrainer
-from rl_framework.agent.imitation.imitation.trainer import ImitationTrainer
 from rl_framework.util.algorithm_table import AlgorithmEntry, resolve_algorithm, table_name
+
+if TYPE_CHECKING:
+    from rl_framework.agent.imitation.imitation.trainer import ImitationTrainer
+
+_HERE = "rl_framework.agent.imitation.imitation"
 
 
 @dataclass(frozen=True)
 class ImitationAlgorithm(AlgorithmEntry):
     """One imitation algorithm.
 
-    :param trainer: how rl_framework builds and trains it.
+    :param trainer: how rl_framework builds and trains it, as ``"module:Class"`` of an ``ImitationTrainer``
+        (imported on first use: each trainer pulls in its part of imitation, e.g. scikit-learn for Density).
     :param defaults: constructor parameters that make it work out of the box.
     """
 
-    trainer: type[ImitationTrainer] = BCTrainer
+    trainer: str = f"{_HERE}.supervised:BCTrainer"
     defaults: dict[str, Any] = field(default_factory=dict)
+
+    def load_trainer(self) -> type[ImitationTrainer]:
+        """Import and return the trainer class."""
+        module_name, class_name = self.trainer.split(":")
+        trainer: type[ImitationTrainer] = getattr(importlib.import_module(module_name), class_name)
+        return trainer
 
 
 _VARIABLE_HORIZON = {"allow_variable_horizon": True}
 
 #: Name -> algorithm. Defaults are merged under the user's ``algorithm_parameters``.
 IMITATION_ALGORITHMS: dict[str, ImitationAlgorithm] = {
-    "BC": ImitationAlgorithm("imitation.algorithms.bc:BC", trainer=BCTrainer),
-    "DAgger": ImitationAlgorithm("imitation.algorithms.dagger:SimpleDAggerTrainer", trainer=DAggerTrainer),
+    "BC": ImitationAlgorithm("imitation.algorithms.bc:BC", trainer=f"{_HERE}.supervised:BCTrainer"),
+    "DAgger": ImitationAlgorithm(
+        "imitation.algorithms.dagger:SimpleDAggerTrainer", trainer=f"{_HERE}.supervised:DAggerTrainer"
+    ),
     "GAIL": ImitationAlgorithm(
         "imitation.algorithms.adversarial.gail:GAIL",
-        trainer=AdversarialTrainer,
+        trainer=f"{_HERE}.adversarial:AdversarialTrainer",
         defaults={"demo_batch_size": 64, **_VARIABLE_HORIZON},
     ),
     "AIRL": ImitationAlgorithm(
         "imitation.algorithms.adversarial.airl:AIRL",
-        trainer=AdversarialTrainer,
+        trainer=f"{_HERE}.adversarial:AdversarialTrainer",
         defaults={"demo_batch_size": 64, **_VARIABLE_HORIZON},
     ),
-    "SQIL": ImitationAlgorithm("rl_framework.agent.imitation.imitation.sqil:SQIL", trainer=SQILTrainer),
+    "SQIL": ImitationAlgorithm(f"{_HERE}.sqil:SQIL", trainer=f"{_HERE}.sqil:SQILTrainer"),
     "Density": ImitationAlgorithm(
-        "imitation.algorithms.density:DensityAlgorithm", trainer=DensityTrainer, defaults=dict(_VARIABLE_HORIZON)
+        "imitation.algorithms.density:DensityAlgorithm",
+        trainer=f"{_HERE}.density:DensityTrainer",
+        defaults=dict(_VARIABLE_HORIZON),
     ),
 }
 
@@ -100,4 +112,4 @@ def make_trainer(
     :param parameters: the user's parameters (checked against what the algorithm accepts).
     :return: a trainer that has not trained yet.
     """
-    return entry.trainer(name, algorithm_class, {**entry.defaults, **parameters})
+    return entry.load_trainer()(name, algorithm_class, {**entry.defaults, **parameters})

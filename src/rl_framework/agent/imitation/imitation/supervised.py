@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import gymnasium as gym
 import torch as th
-from imitation.algorithms import dagger
 from imitation.algorithms.bc import BC
 from stable_baselines3.common.policies import ActorCriticPolicy, BasePolicy
 from stable_baselines3.common.torch_layers import CombinedExtractor, FlattenExtractor
@@ -181,11 +180,15 @@ class DAggerTrainer(BCTrainer):
     @classmethod
     def accepted_parameters(cls, algorithm_class: type) -> frozenset[str]:
         """BC's parameters, DAgger's ``beta_schedule``, ``expert`` and the round sizes."""
+        from imitation.algorithms import dagger  # with HuggingFace datasets: only DAgger pays for it
+
         trainer = constructor_parameters(dagger.DAggerTrainer) - {"scratch_dir", "bc_trainer"}
         return (_BC_PARAMETERS | trainer) - cls.supplied | cls.own_parameters
 
     def train(self, call: TrainingCall) -> int:
         """Run DAgger rounds until ``total_timesteps`` environment steps were collected."""
+        from imitation.algorithms import dagger
+
         expert = check_expert(self.expert, self.name)
         logger = _logger(self, call.connector)
         bc = self.make_bc(call.venv.observation_space, call.venv.action_space, logger)
