@@ -1,18 +1,25 @@
-"""Every runnable README snippet runs as pasted, each in a fresh interpreter (shrunk to tiny budgets).
+"""Every runnable README snippet runs as pasted, each in a fresh process (shrunk to tiny budgets).
 
 A snippet is a ```python block that starts with ``import``/``from``. The only changes made before
 running it make it small: step budgets, episode counts and SB3 rollout sizes shrink, so the whole
 README runs in seconds. Snippets that need a service this machine cannot reach (the real
 HuggingFace Hub, a ClearML server) are run against the same local stand-ins as the connector tests
 (tests/util/connector/), or listed in ``NEEDS_OUTSIDE`` with the test that covers them.
+
+Each snippet runs as ``__main__`` in a process forked from a "snippet server" that imported numpy,
+torch, gymnasium and SB3 and ran nothing else: what a snippet sees is what a fresh
+``python snippet.py`` sees (every name it uses it must import itself), without paying ~2 s of
+imports per snippet.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -40,6 +47,70 @@ def _tiny_init(self, *args, **kwargs):
     self.batch_size = min(getattr(self, "batch_size", 32) or 32, 32)
 _on_policy.OnPolicyAlgorithm.__init__ = _tiny_init
 """
+
+
+#: Reads one JSON request per line, forks, runs the script as ``__main__`` in the child and answers
+#: with the child's exit code. The child exits through the interpreter (atexit handlers run: Ray,
+#: ClearML and SubprocVecEnv clean up as after a normal script) and is killed after ``timeout`` seconds.
+SERVER = r"""
+import json, os, runpy, signal, sys, traceback
+import numpy, torch, gymnasium, stable_baselines3  # imported once, before any snippet runs
+
+for line in sys.stdin:
+    request = json.loads(line)
+    sys.stdout.flush(); sys.stderr.flush()
+    pid = os.fork()
+    if pid == 0:
+        signal.alarm(request["timeout"])
+        os.chdir(request["cwd"])
+        os.environ.update(request["env"])
+        for fd, name in ((1, "stdout"), (2, "stderr")):
+            os.dup2(os.open(request[name], os.O_WRONLY | os.O_CREAT | os.O_TRUNC), fd)
+        sys.argv, sys.path[0] = [request["script"]], os.path.dirname(request["script"])
+        try:
+            runpy.run_path(request["script"], run_name="__main__")
+            code = 0
+        except SystemExit as stop:
+            code = stop.code if isinstance(stop.code, int) else (0 if stop.code is None else 1)
+        except BaseException:
+            traceback.print_exc()
+            code = 1
+        sys.exit(code)
+    _, status = os.waitpid(pid, 0)
+    print(json.dumps(os.waitstatus_to_exitcode(status)), flush=True)
+"""
+
+
+@pytest.fixture(scope="session")
+def snippet_server() -> Iterator[subprocess.Popen[str]]:
+    """One snippet server per test process (each pytest-xdist worker has its own)."""
+    environment = {**os.environ, "OMP_NUM_THREADS": "1", "SDL_VIDEODRIVER": "dummy"}
+    server = subprocess.Popen(
+        [sys.executable, "-c", SERVER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=environment
+    )
+    yield server
+    assert server.stdin is not None
+    server.stdin.close()
+    server.wait(timeout=60)
+
+
+def run_snippet(server: subprocess.Popen[str], script: Path, environment: dict[str, str]) -> tuple[int, str]:
+    """Run ``script`` in a child of ``server``; its exit code and the end of its stderr."""
+    assert server.stdin is not None and server.stdout is not None
+    stderr = script.with_suffix(".stderr")
+    request = {
+        "script": str(script),
+        "cwd": str(script.parent),
+        "env": environment,
+        "stdout": str(script.with_suffix(".stdout")),
+        "stderr": str(stderr),
+        "timeout": 300,
+    }
+    server.stdin.write(json.dumps(request) + "\n")
+    server.stdin.flush()
+    answer = server.stdout.readline()
+    assert answer, "the snippet server died"
+    return json.loads(answer), stderr.read_text(errors="replace")[-3000:]
 
 
 def runnable_snippets() -> list[tuple[str, str]]:
@@ -71,16 +142,8 @@ def test_the_readme_shows_runnable_snippets_for_every_main_section():
 
 
 @pytest.mark.parametrize(("snippet_id", "code"), runnable_snippets(), ids=[s[0] for s in runnable_snippets()])
-def test_snippet_runs_as_pasted(snippet_id, code, tmp_path):
-    environment = {
-        **os.environ,
-        "RL_FRAMEWORK_REGISTRY": str(tmp_path / "registry"),
-        "SDL_VIDEODRIVER": "dummy",
-        "OMP_NUM_THREADS": "1",
-    }
+def test_snippet_runs_as_pasted(snippet_id, code, tmp_path, snippet_server):
     script = tmp_path / f"{snippet_id}.py"
     script.write_text(PRELUDE + "\n" + shrink(code), encoding="utf-8")
-    result = subprocess.run(
-        [sys.executable, str(script)], cwd=tmp_path, env=environment, capture_output=True, text=True, timeout=300
-    )
-    assert result.returncode == 0, f"README snippet {snippet_id} failed:\n{result.stderr[-3000:]}"
+    returncode, stderr = run_snippet(snippet_server, script, {"RL_FRAMEWORK_REGISTRY": str(tmp_path / "registry")})
+    assert returncode == 0, f"README snippet {snippet_id} failed:\n{stderr}"
