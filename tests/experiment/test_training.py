@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import pickle
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +15,7 @@ from rl_framework.experiment.environments import EnvironmentFactory
 from rl_framework.experiment.references import load_agent
 from rl_framework.experiment.run import RunFolder, read_metric_lines
 from rl_framework.experiment.training import finish_run, run_folder_for, train_from_config
+from rl_framework.util.safe_classes import UnsafeContentError
 
 #: The bundled PPO CartPole experiment shrunk to a fraction of a second (short episodes, tiny updates).
 TINY = {
@@ -97,6 +99,20 @@ def test_action_noise_activation_and_train_freq_reach_the_model(tmp_path):
     assert agent.model.policy.actor.mu[1].__class__ is torch.nn.Tanh
     assert agent.model.train_freq.unit.value == "episode"
     assert agent.experiment_config == config.to_dict()
+
+
+def test_a_missing_or_pickled_dataset_fails_before_the_run_folder_is_made(tmp_path, cartpole_expert):
+    settings = {"algorithm": "BC", "env": "CartPole-v1", "total_timesteps": 64, "seed": 0}
+    with pytest.raises(FileNotFoundError, match="No trajectory dataset at"):
+        train_from_config(from_dict({**settings, "episodes": str(tmp_path / "nowhere")}), tmp_path / "run")
+    legacy = tmp_path / "old.pkl"
+    legacy.write_bytes(pickle.dumps(list(EpisodeSequence.from_agent(cartpole_expert, "CartPole-v1", n_episodes=1))))
+    config = from_dict({**settings, "episodes": str(legacy)})
+    with pytest.raises(UnsafeContentError, match="allow_pickle=True"):
+        train_from_config(config, tmp_path / "run")
+    assert not (tmp_path / "run").exists()
+    agent = train_from_config(config, tmp_path / "run", allow_pickle=True)  # the opt-in, for this call only
+    assert agent.num_timesteps >= 64 and "allow_pickle" not in (tmp_path / "run" / "experiment.yaml").read_text()
 
 
 def test_imitation_learns_from_recorded_episodes_with_progress(tmp_path, cartpole_expert):

@@ -30,11 +30,13 @@ def progress(description: str, total: int, unit: str) -> Progress:
     return Progress(description, total, unit, mode=progress_mode())
 
 
-def load_source(reference: str, algorithm: str | None = None, registry: str | None = None) -> AgentSource:
+def load_source(
+    reference: str, algorithm: str | None = None, registry: str | None = None, allow_pickle: bool = False
+) -> AgentSource:
     """Load the agent a command-line reference names (see ``rl_framework.experiment.references``)."""
     from rl_framework.experiment.references import load_agent
 
-    return load_agent(reference, algorithm=algorithm, registry=registry)
+    return load_agent(reference, algorithm=algorithm, registry=registry, allow_pickle=allow_pickle)
 
 
 def environment_of(source: AgentSource, env: str | None) -> EnvironmentFactory:

@@ -7,7 +7,7 @@ import json
 import click
 
 from rl_framework.cli.common import REGISTRY_OPTION_HELP, echo, environment_of, evaluate, load_source, summary
-from rl_framework.cli.options import common_options
+from rl_framework.cli.options import allow_pickle_option, common_options
 
 
 @click.command()
@@ -18,6 +18,7 @@ from rl_framework.cli.options import common_options
 @click.option("--seed", type=int, help="Base seed of the episodes (episode i uses seed + i).")
 @click.option("--algorithm", "-a", help="The agent's algorithm, when its files do not say it.")
 @click.option("--registry", help=REGISTRY_OPTION_HELP)
+@allow_pickle_option
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON (with every episode's return).")
 @common_options
 def command(
@@ -28,10 +29,11 @@ def command(
     seed: int | None,
     algorithm: str | None,
     registry: str | None,
+    allow_pickle: bool,
     as_json: bool,
 ) -> None:
     """Evaluate AGENT: a file, a run folder, a registry name[:version] or a Hub repo (owner/name)."""
-    source = load_source(agent, algorithm, registry)
+    source = load_source(agent, algorithm, registry, allow_pickle)
     factory = environment_of(source, env)
     result = evaluate(source.agent, factory, episodes, deterministic, seed)
     if as_json:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from rl_framework.cli.options import common_options
+from rl_framework.cli.options import allow_pickle_option, common_options
 from rl_framework.cli.train import CONNECTOR_TYPES, execute, experiment_from_options
 
 
@@ -21,6 +21,7 @@ from rl_framework.cli.train import CONNECTOR_TYPES, execute, experiment_from_opt
 @click.option("--connector", type=click.Choice(CONNECTOR_TYPES), help="Share the trained agent there.")
 @click.option("--output", "-o", help="Run folder (default: a new <runs-dir>/<algorithm>-<env>-<N>).")
 @click.option("--runs-dir", default="runs", show_default=True, help="Where new run folders go.")
+@allow_pickle_option
 @common_options
 def command(
     config: str | None,
@@ -35,6 +36,7 @@ def command(
     connector: str | None,
     output: str | None,
     runs_dir: str,
+    allow_pickle: bool,
 ) -> None:
     """Train an agent from recorded episodes (BC, DAgger, GAIL, AIRL, SQIL, Density).
 
@@ -62,4 +64,4 @@ def command(
         )
     if experiment.episodes is None:
         raise click.UsageError(f"{experiment.algorithm} needs --episodes PATH (a recorded-episode dataset).")
-    execute(experiment, output, runs_dir)
+    execute(experiment, output, runs_dir, allow_pickle)

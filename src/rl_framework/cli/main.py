@@ -89,7 +89,19 @@ class LazyGroup(click.Group):
         except Exception as error:
             if ctx.meta.get("rl_framework.verbose"):
                 raise
-            raise click.ClickException(one_line(error)) from None
+            command = self.get_command(ctx, ctx.invoked_subcommand) if ctx.invoked_subcommand else None
+            raise click.ClickException(one_line(error) + _pickle_hint(error, command)) from None
+
+
+def _pickle_hint(error: BaseException, command: click.Command | None) -> str:
+    """For a refused pickle: how to opt in on the command line (the message names the Python argument)."""
+    from rl_framework.util.safe_classes import UnsafeContentError
+
+    if not isinstance(error, UnsafeContentError):
+        return ""
+    if command is not None and any(parameter.name == "allow_pickle" for parameter in command.params):
+        return " On the command line: add --allow-pickle (only for files you trust)."
+    return ""
 
 
 def one_line(error: BaseException) -> str:

@@ -49,6 +49,15 @@ def common_options(function: Function) -> Function:
     return function
 
 
+#: ``--allow-pickle``: the per-call opt-in to read legacy pickle files (off by default, as in the Python API).
+allow_pickle_option = click.option(
+    "--allow-pickle",
+    is_flag=True,
+    help="Also read legacy pickle files (an old agent.vecnormalize.pkl, a pickled policy or dataset). Unpickling "
+    "runs whatever code the file's author put in it: only for files you trust.",
+)
+
+
 def progress_mode() -> str:
     """The ``--progress`` mode of the running command (``auto`` when not given)."""
     context = click.get_current_context(silent=True)

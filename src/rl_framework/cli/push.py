@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from rl_framework.cli.common import REGISTRY_OPTION_HELP, echo, environment_of, load_source, opened, share
-from rl_framework.cli.options import common_options
+from rl_framework.cli.options import allow_pickle_option, common_options
 
 CONNECTOR_TYPES = ("local", "huggingface", "clearml")
 
@@ -23,6 +23,7 @@ CONNECTOR_TYPES = ("local", "huggingface", "clearml")
 @click.option("--no-video", is_flag=True, help="Do not record a replay video.")
 @click.option("--algorithm", "-a", help="The agent's algorithm, when its files do not say it.")
 @click.option("--registry", help=REGISTRY_OPTION_HELP)
+@allow_pickle_option
 @common_options
 def command(
     agent: str,
@@ -36,6 +37,7 @@ def command(
     no_video: bool,
     algorithm: str | None,
     registry: str | None,
+    allow_pickle: bool,
 ) -> None:
     """Share AGENT (a file, run folder, registry name[:version] or Hub repo) with its metrics and curve.
 
@@ -52,7 +54,7 @@ def command(
     settings.update({key: value for key, value in shortcuts.items() if value is not None})
     if episodes is not None:
         settings["n_eval_episodes"] = episodes
-    source = load_source(agent, algorithm, registry)
+    source = load_source(agent, algorithm, registry, allow_pickle)
     factory = environment_of(source, env)
     from rl_framework.experiment.connectors import build_connector
 

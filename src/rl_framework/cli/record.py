@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from rl_framework.cli.common import REGISTRY_OPTION_HELP, echo, environment_of, load_source, progress
-from rl_framework.cli.options import common_options
+from rl_framework.cli.options import allow_pickle_option, common_options
 
 
 @click.command()
@@ -18,6 +18,7 @@ from rl_framework.cli.options import common_options
 @click.option("--seed", type=int, help="Seed of the first episode.")
 @click.option("--algorithm", "-a", help="The agent's algorithm, when its files do not say it.")
 @click.option("--registry", help=REGISTRY_OPTION_HELP)
+@allow_pickle_option
 @common_options
 def command(
     agent: str,
@@ -29,12 +30,13 @@ def command(
     seed: int | None,
     algorithm: str | None,
     registry: str | None,
+    allow_pickle: bool,
 ) -> None:
     """Record AGENT playing into a video (AGENT: file, run folder, registry name[:version] or Hub repo)."""
     from rl_framework.util.video import video_format_of
 
     video_format_of(output)  # a bad suffix fails before the agent is loaded
-    source = load_source(agent, algorithm, registry)
+    source = load_source(agent, algorithm, registry, allow_pickle)
     factory = environment_of(source, env)
     from rl_framework.experiment.environments import ReportingWrapper
     from rl_framework.util.video import record_video

@@ -70,8 +70,11 @@ def check_output(output: str | None) -> Path | None:
     return path
 
 
-def execute(experiment: ExperimentConfig, output: str | None, runs_dir: str) -> None:
-    """Train ``experiment`` into a run folder, evaluate and save the agent, then share it if asked."""
+def execute(experiment: ExperimentConfig, output: str | None, runs_dir: str, allow_pickle: bool = False) -> None:
+    """Train ``experiment`` into a run folder, evaluate and save the agent, then share it if asked.
+
+    ``allow_pickle`` lets the recorded episodes and DAgger's expert be legacy pickle files (this run only).
+    """
     from rl_framework.experiment.connectors import build_connector
 
     check_output(output)
@@ -83,13 +86,20 @@ def execute(experiment: ExperimentConfig, output: str | None, runs_dir: str) -> 
     from rl_framework.experiment.environments import check_environment_id
 
     check_environment_id(experiment.env)  # gymnasium only: before the algorithm check imports torch
-    from rl_framework.experiment.training import algorithm_family, finish_run, run_folder_for, train_from_config
+    from rl_framework.experiment.training import (
+        algorithm_family,
+        finish_run,
+        open_demonstrations,
+        run_folder_for,
+        train_from_config,
+    )
 
-    algorithm_family(experiment.algorithm)
+    if algorithm_family(experiment.algorithm) == "il":
+        open_demonstrations(experiment, allow_pickle)  # a missing or refused dataset fails before the run folder
     folder = run_folder_for(experiment, run_folder_path(output, runs_dir, experiment))
     echo(f"Run folder: {folder.path}")
     with progress("Training", experiment.total_timesteps, "steps") as display:
-        agent = train_from_config(experiment, folder, report=display.update_to)
+        agent = train_from_config(experiment, folder, report=display.update_to, allow_pickle=allow_pickle)
     from rl_framework.experiment.environments import EnvironmentFactory, ReportingWrapper
 
     factory = EnvironmentFactory.from_experiment(experiment.to_dict())

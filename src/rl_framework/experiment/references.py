@@ -22,13 +22,17 @@ import shutil
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rl_framework.agent.base_agent import BaseAgent
 from rl_framework.experiment.config import ExperimentError
 from rl_framework.experiment.run import EXPERIMENT_FILE, read_metadata
 from rl_framework.util.connector.base import METRICS_FILE
 from rl_framework.util.connector.bundle import METADATA_FILE
+
+if TYPE_CHECKING:
+    from rl_framework.agent.imitation.imitation.imitation import ImitationAgent
+    from rl_framework.agent.reinforcement.stable_baselines import StableBaselinesAgent
 
 _REGISTRY_REFERENCE = re.compile(r"(?P<name>[A-Za-z0-9][A-Za-z0-9._-]{0,127})(?::(?P<version>[1-9][0-9]*|latest))?")
 _HUB_REFERENCE = re.compile(r"(?P<repo>[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+)(?:@(?P<revision>[^\s@]+))?")
@@ -72,23 +76,27 @@ class AgentSource:
         return experiment["env"] if experiment else self.metadata.get("environment")
 
 
-def load_agent(reference: str, algorithm: str | None = None, registry: str | None = None) -> AgentSource:
+def load_agent(
+    reference: str, algorithm: str | None = None, registry: str | None = None, allow_pickle: bool = False
+) -> AgentSource:
     """Load the agent ``reference`` names (see the module docstring for the forms).
 
     :param reference: the agent reference.
     :param algorithm: the algorithm name, when the agent's files do not say it.
     :param registry: the local registry folder (default ``$RL_FRAMEWORK_REGISTRY`` or ``~/.rl_framework/registry``).
+    :param allow_pickle: also read legacy pickle files of the agent (this call only; unpickling runs the file
+        author's code).
     :return: the agent with its label, folder and metadata.
     :raises FileNotFoundError: when nothing matches the reference (listing what exists).
     :raises ExperimentError: when the algorithm cannot be determined.
     """
     if reference.startswith("hf:"):
-        return _from_hub(reference[3:], algorithm)
+        return _from_hub(reference[3:], algorithm, allow_pickle)
     if reference.startswith("clearml:"):
-        return _from_clearml(reference[len("clearml:") :], algorithm)
+        return _from_clearml(reference[len("clearml:") :], algorithm, allow_pickle)
     path = Path(reference).expanduser()
     if path.exists():
-        return _from_path(path, algorithm)
+        return _from_path(path, algorithm, allow_pickle)
     local = _REGISTRY_REFERENCE.fullmatch(reference)
     if local:
         from rl_framework.util.connector.local import LocalConnector
@@ -98,11 +106,11 @@ def load_agent(reference: str, algorithm: str | None = None, registry: str | Non
             version_text = local.group("version") or "latest"
             version: Any = "latest" if version_text == "latest" else int(version_text)
             folder = connector.version_path(local.group("name"), version)
-            source = _from_path(folder, algorithm)
+            source = _from_path(folder, algorithm, allow_pickle)
             source.label = f"{local.group('name')}:{folder.name}"
             return source
     if _HUB_REFERENCE.fullmatch(reference):
-        return _from_hub(reference, algorithm)
+        return _from_hub(reference, algorithm, allow_pickle)
     from rl_framework.util.connector.local import LocalConnector
 
     connector = LocalConnector(registry_path=registry)
@@ -113,7 +121,7 @@ def load_agent(reference: str, algorithm: str | None = None, registry: str | Non
     )
 
 
-def agent_class_for(algorithm: str) -> type[BaseAgent]:
+def agent_class_for(algorithm: str) -> type[StableBaselinesAgent] | type[ImitationAgent]:
     """``StableBaselinesAgent`` for an SB3 algorithm name, ``ImitationAgent`` for an imitation one."""
     from rl_framework.experiment.training import algorithm_family
 
@@ -171,16 +179,18 @@ def _algorithm_in_file(agent_file: Path) -> str | None:
     return None
 
 
-def _load(agent_file: Path, folder: Path, metadata: dict[str, Any], label: str, algorithm: str | None) -> AgentSource:
+def _load(
+    agent_file: Path, folder: Path, metadata: dict[str, Any], label: str, algorithm: str | None, allow_pickle: bool
+) -> AgentSource:
     name = _algorithm_of(metadata, folder, agent_file, algorithm)
     agent = agent_class_for(name)(name)
-    agent.load_from_file(agent_file)
+    agent.load_from_file(agent_file, allow_pickle=allow_pickle)
     if isinstance(metadata.get("experiment"), dict):
-        agent.experiment_config = metadata["experiment"]  # type: ignore[attr-defined]  # later uploads keep it
+        agent.experiment_config = metadata["experiment"]  # type: ignore[union-attr]  # later uploads keep it
     return AgentSource(agent, label, folder, agent_file, metadata)
 
 
-def _from_path(path: Path, algorithm: str | None) -> AgentSource:
+def _from_path(path: Path, algorithm: str | None, allow_pickle: bool) -> AgentSource:
     if path.is_dir():
         metadata = read_metadata(path)
         agent_file = path / metadata.get("agent_file", "agent.zip")
@@ -192,15 +202,15 @@ def _from_path(path: Path, algorithm: str | None) -> AgentSource:
                     f"{len(zips)} .zip files. Give the agent file's path instead."
                 )
             agent_file = zips[0]
-        return _load(agent_file, path, metadata, path.name, algorithm)
+        return _load(agent_file, path, metadata, path.name, algorithm, allow_pickle)
     folder = path.parent
     metadata = read_metadata(folder)
     if metadata.get("agent_file") not in (None, path.name):
         metadata = {}  # the metadata beside it describes another agent file
-    return _load(path, folder, metadata, path.stem, algorithm)
+    return _load(path, folder, metadata, path.stem, algorithm, allow_pickle)
 
 
-def _from_hub(reference: str, algorithm: str | None) -> AgentSource:
+def _from_hub(reference: str, algorithm: str | None, allow_pickle: bool) -> AgentSource:
     from huggingface_hub import HfApi, hf_hub_download
 
     from rl_framework.util.connector.huggingface import HuggingFaceConnector, HuggingFaceDownloadConfig
@@ -225,16 +235,16 @@ def _from_hub(reference: str, algorithm: str | None) -> AgentSource:
         if extra in files:  # the training metrics, for plots
             hf_hub_download(repo, extra, revision=revision)
     label = f"{repo}@{revision}" if match.group("revision") else repo
-    return _load(agent_file, agent_file.parent, metadata, label, algorithm)
+    return _load(agent_file, agent_file.parent, metadata, label, algorithm, allow_pickle)
 
 
-def _from_clearml(task_id: str, algorithm: str | None) -> AgentSource:
+def _from_clearml(task_id: str, algorithm: str | None, allow_pickle: bool) -> AgentSource:
     from rl_framework.util.connector.clearml import ClearMLConnector, ClearMLDownloadConfig
 
     connector = ClearMLConnector(download_config=ClearMLDownloadConfig(task_id=task_id))
     agent_file = connector.download()
     metadata = read_metadata(agent_file.parent)
-    return _load(agent_file, agent_file.parent, metadata, f"clearml:{task_id}", algorithm)
+    return _load(agent_file, agent_file.parent, metadata, f"clearml:{task_id}", algorithm, allow_pickle)
 
 
 def copy_agent_folder(source: AgentSource, destination: Path) -> Path:

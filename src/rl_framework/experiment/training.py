@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from stable_baselines3.common.callbacks import BaseCallback
 
@@ -26,6 +26,9 @@ from rl_framework.experiment.run import AGENT_FILE, TENSORBOARD_FOLDER, RunFolde
 from rl_framework.util.connector.base import Connector
 from rl_framework.util.connector.bundle import UploadOptions
 from rl_framework.util.connector.callbacks import as_callback_list
+
+if TYPE_CHECKING:
+    from rl_framework.data.episode_sequence import EpisodeSequence
 
 Family = Literal["rl", "il"]
 
@@ -66,6 +69,7 @@ def train_from_config(
     callback: Any = None,
     progress_bar: bool = False,
     report: Callable[[int], None] | None = None,
+    allow_pickle: bool = False,
 ) -> BaseAgent:
     """Train the agent ``config`` describes and return it.
 
@@ -82,6 +86,8 @@ def train_from_config(
     :param report: called with the budget units done so far (``total_timesteps`` counts them): after
         every step for RL; for imitation after every environment step (one process only) or, for
         BC, whenever its sample count is logged to the run folder.
+    :param allow_pickle: imitation only: the recorded episodes and DAgger's expert may be legacy pickle
+        files (for this call; unpickling runs the file author's code). Never stored in the experiment.
     :return: the trained agent; ``agent.experiment_config`` holds the resolved experiment, which
         every later upload saves with it.
     :raises ExperimentError: for an unknown algorithm or environment, or a parameter value that
@@ -89,6 +95,7 @@ def train_from_config(
     """
     check_environment_id(config.env)
     family = algorithm_family(config.algorithm)
+    episodes = open_demonstrations(config, allow_pickle) if family == "il" else None  # before any file is written
     folder = run if isinstance(run, RunFolder) or run is None else run_folder_for(config, run)
     if folder is not None:
         folder.write_experiment(config.to_yaml("Resolved experiment: rl-framework train --config <this file>"))
@@ -99,7 +106,8 @@ def train_from_config(
     else:
         if report is not None:
             factory, folder = _reporting_imitation(config, factory, folder, report)
-        agent = _train_imitation(config, factory, folder, progress_bar)
+        assert episodes is not None
+        agent = _train_imitation(config, episodes, factory, folder, progress_bar, allow_pickle)
     agent.experiment_config = config.to_dict()  # type: ignore[attr-defined]
     return agent
 
@@ -163,11 +171,15 @@ def _reporting_imitation(
     return factory.with_options(wrapper=lambda env: ReportingWrapper(env, on_step=count)), folder
 
 
-def _train_imitation(
-    config: ExperimentConfig, factory: EnvironmentFactory, folder: RunFolder | None, progress_bar: bool
-) -> BaseAgent:
-    from rl_framework.agent.imitation.imitation.imitation import ImitationAgent
+def open_demonstrations(config: ExperimentConfig, allow_pickle: bool = False) -> EpisodeSequence:
+    """The recorded episodes of an imitation experiment, opened (streamed, not loaded) and checked.
 
+    Called before anything is written, so a missing or refused dataset leaves no run folder behind.
+
+    :param config: an experiment of an imitation algorithm.
+    :param allow_pickle: the dataset may be one of imitation's old pickled formats (this call only).
+    :raises ExperimentError: when the experiment names no episodes, or asks to normalise them.
+    """
     if config.episodes is None:
         raise ExperimentError(
             f"{config.algorithm} learns from recorded episodes: set episodes to a dataset folder or file "
@@ -177,16 +189,31 @@ def _train_imitation(
         raise ExperimentError(
             "normalize: imitation algorithms learn from raw recorded observations; set normalize: false."
         )
+    from rl_framework.data.episode_sequence import EpisodeSequence
+
+    return EpisodeSequence.from_dataset(config.episodes, allow_pickle=allow_pickle)
+
+
+def _train_imitation(
+    config: ExperimentConfig,
+    episodes: EpisodeSequence,
+    factory: EnvironmentFactory,
+    folder: RunFolder | None,
+    progress_bar: bool,
+    allow_pickle: bool = False,
+) -> BaseAgent:
+    from rl_framework.agent.imitation.imitation.imitation import ImitationAgent
+
     parameters = dict(config.algorithm_parameters)
     if config.seed is not None:
         parameters["seed"] = config.seed
     if config.expert is not None:
         from rl_framework.experiment.references import load_agent
 
-        parameters["expert"] = load_agent(config.expert).agent
+        parameters["expert"] = load_agent(config.expert, allow_pickle=allow_pickle).agent
     agent = ImitationAgent(config.algorithm, parameters)
     agent.train(
-        config.episodes,
+        episodes,
         factory,
         config.total_timesteps,
         connector=folder,
