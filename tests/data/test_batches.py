@@ -1,4 +1,4 @@
-"""Transition batches leave infos undecoded for consumers that never read them (BC)."""
+"""Transition batches leave infos undecoded for consumers that never read them (BC, the GAIL/AIRL discriminator)."""
 
 from __future__ import annotations
 
@@ -59,13 +59,20 @@ def test_infos_are_decoded_by_default_and_left_as_stored_on_request(tmp_path):
         assert [info["x"] for info in plain["infos"]] == pytest.approx([float(row[0]) for row in plain["next_obs"]])
 
 
-def test_bc_trains_without_decoding_a_single_info(tmp_path):
+@pytest.mark.parametrize(
+    ("algorithm", "parameters", "budget"),
+    [
+        ("BC", {"batch_size": 32}, 640),  # 20 batches
+        ("GAIL", {"demo_batch_size": 32, "learner_parameters": {"n_steps": 64, "batch_size": 32}}, 128),
+    ],
+)
+def test_imitation_trains_without_decoding_a_single_info(tmp_path, algorithm, parameters, budget):
     episodes = saved_episodes(tmp_path, with_object=True)
     before = Rebuilt.count
     next(iter(episodes.transition_batches(32, seed=0)))  # a batch for a reader of infos decodes them
     assert Rebuilt.count - before >= 32
     before = Rebuilt.count
-    agent = ImitationAgent("BC", {"batch_size": 32, "seed": 0})
-    agent.train(episodes, "CartPole-v1", total_timesteps=640, progress_bar=False)
-    assert agent.num_timesteps == 640
-    assert Rebuilt.count == before  # 20 batches, not one info decoded
+    agent = ImitationAgent(algorithm, {**parameters, "seed": 0})
+    agent.train(episodes, "CartPole-v1", total_timesteps=budget, progress_bar=False)
+    assert agent.num_timesteps >= budget
+    assert Rebuilt.count == before  # BC's and the discriminator's batches: not one info decoded

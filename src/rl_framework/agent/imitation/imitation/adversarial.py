@@ -94,10 +94,12 @@ class AdversarialTrainer(ImitationTrainer):
 
     def _make_trainer(self, call: TrainingCall) -> adversarial_common.AdversarialTrainer:
         assert self.learner is not None and self.reward_net is not None
+        demonstrations = call.episodes.transition_batches(
+            self.demo_batch_size, shuffle=True, seed=self.seed, drop_last=True
+        )
+        demonstrations.decode_infos = False  # the discriminator reads obs, acts, next_obs and dones only
         trainer: adversarial_common.AdversarialTrainer = self.algorithm_class(
-            demonstrations=call.episodes.transition_batches(
-                self.demo_batch_size, shuffle=True, seed=self.seed, drop_last=True
-            ),
+            demonstrations=demonstrations,
             venv=call.venv,
             gen_algo=self.learner,
             reward_net=self.reward_net,
