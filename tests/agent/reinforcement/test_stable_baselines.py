@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import tempfile
 import zipfile
 from pathlib import Path
 
@@ -143,6 +144,32 @@ def test_progress_bar_flag(tiny_ppo_parameters, capsys):
     assert "32/32" not in capsys.readouterr().out
     agent.train("CartPole-v1", total_timesteps=32, progress_bar=True)
     assert "100%" in capsys.readouterr().out  # SB3's (rich) progress bar over this run's steps
+
+
+def test_training_leaves_no_empty_sb3_folder_and_keeps_sb3s_outputs(tiny_ppo_parameters, tmp_path, monkeypatch, capsys):
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))  # where SB3 makes its SB3-<time> folders
+    monkeypatch.delenv("SB3_LOGDIR", raising=False)
+    quiet = StableBaselinesAgent("PPO", tiny_ppo_parameters)
+    for _ in range(2):
+        quiet.train("CartPole-v1", total_timesteps=32, progress_bar=False)
+
+    def sb3_folders() -> list[Path]:
+        return list(scratch.glob("SB3-*"))
+
+    assert sb3_folders() == [] and "rollout/" not in capsys.readouterr().out
+    PPO("MlpPolicy", "CartPole-v1", **tiny_ppo_parameters).learn(32)  # raw SB3, for comparison
+    assert len(sb3_folders()) == 1
+
+    verbose = StableBaselinesAgent("PPO", {**tiny_ppo_parameters, "verbose": 1})
+    verbose.train("CartPole-v1", total_timesteps=64, progress_bar=False)
+    assert "| time/" in capsys.readouterr().out  # SB3's table, as with raw SB3 at verbose=1
+    board = StableBaselinesAgent("PPO", {**tiny_ppo_parameters, "tensorboard_log": str(tmp_path / "tb")})
+    board.train("CartPole-v1", total_timesteps=32, progress_bar=False)
+    (events,) = (tmp_path / "tb" / "PPO_1").iterdir()
+    assert events.name.startswith("events.out.tfevents.")
+    assert len(sb3_folders()) == 1
 
 
 def test_continue_training_after_load(tiny_ppo_parameters, tmp_path):

@@ -30,6 +30,7 @@ from rl_framework.agent.reinforcement.sb3_format import read_sb3_zip, sb3_zip_by
 from rl_framework.agent.reinforcement.training_controls import (
     apply_initial_action_bias,
     control_callbacks,
+    log_without_an_empty_folder,
     reset_optimizers,
     sb3_arguments,
 )
@@ -160,6 +161,7 @@ class StableBaselinesAgent(SB3PolicyActing, RLAgent):
         callbacks = as_callback_list(callback) + control_callbacks(self.algorithm_parameters)
         if connector is not None:
             callbacks.append(ConnectorCallback(connector, self))
+        log_without_an_empty_folder(self.model)
         self.model.learn(
             total_timesteps=total_timesteps,
             callback=callbacks or None,

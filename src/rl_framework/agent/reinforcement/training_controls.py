@@ -14,11 +14,14 @@
   counts) when fine-tuning a loaded model, keeping their hyperparameters.
 - ``StepMetricsCallback``: numbers from the environments' ``info`` dicts and histograms of actions
   and rewards, logged through a connector every ``frequency`` steps.
+- ``log_without_an_empty_folder(model)``: SB3's logger minus the empty temporary folder per ``learn``.
 """
 
 from __future__ import annotations
 
+import os
 import re
+import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -263,3 +266,19 @@ class StepMetricsCallback(BaseCallback):
         self._actions.clear()
         self._rewards.clear()
         self._last_log = step
+
+
+def log_without_an_empty_folder(model: BaseAlgorithm) -> None:
+    """Give ``model`` the logger SB3 would build, minus the empty ``/tmp/SB3-<time>`` folder it makes per ``learn``.
+
+    Without ``tensorboard_log`` SB3 writes no file, yet its ``configure`` creates a fresh temporary
+    folder on every ``learn`` call. Here the same outputs (SB3's table on stdout with ``verbose >= 1``,
+    nothing otherwise) go to a logger without a folder. TensorBoard logging, ``$SB3_LOGDIR`` and a
+    logger the user set with ``model.set_logger`` keep SB3's own behaviour.
+    """
+    if model.tensorboard_log is not None or os.environ.get("SB3_LOGDIR") or model._custom_logger:
+        return
+    from stable_baselines3.common.logger import HumanOutputFormat, Logger
+
+    outputs = [HumanOutputFormat(sys.stdout)] if model.verbose >= 1 else []
+    model.set_logger(Logger(folder=None, output_formats=list(outputs)))

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import tempfile
 from typing import Any
 
 import gymnasium as gym
@@ -91,11 +92,14 @@ def test_expert_arrays_must_have_one_entry_per_transition() -> None:
         ExpertTransitions(np.zeros((0, 4)), np.zeros(0), np.zeros((0, 4)), np.zeros(0))
 
 
-def test_sqil_trains_sac_for_continuous_actions(tmp_path: Any) -> None:
+def test_sqil_trains_sac_for_continuous_actions(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # where SB3's learn would make an SB3-<time> folder
+    monkeypatch.delenv("SB3_LOGDIR", raising=False)
     episodes = EpisodeSequence.from_agent(lambda observation: np.array([0.5], np.float32), "Pendulum-v1", 1, seed=0)
     agent = ImitationAgent("SQIL", {"learner_parameters": {"batch_size": 16, "buffer_size": 500}, "seed": 0})
     agent.train(episode_sequence=episodes, training_environments="Pendulum-v1", total_timesteps=20)
     assert agent.num_timesteps == 20
+    assert list(tmp_path.glob("SB3-*")) == []  # the learner logs without an empty temporary folder
     path = agent.save_to_file(tmp_path / "sqil_sac.zip")[0]
     reloaded = ImitationAgent("SQIL")
     reloaded.load_from_file(path)

@@ -30,6 +30,7 @@ from stable_baselines3.common.vec_env import VecEnv, VecNormalize
 from rl_framework.agent.imitation.imitation.logger import learner_callbacks
 from rl_framework.agent.imitation.imitation.trainer import ImitationTrainer, TrainingCall, adopt_weights, build_learner
 from rl_framework.agent.reinforcement.algorithms import SB3_ALGORITHMS
+from rl_framework.agent.reinforcement.training_controls import log_without_an_empty_folder
 from rl_framework.util.algorithm_table import resolve_algorithm
 
 #: Learner defaults for CartPole-sized problems, used when ``learner`` is left at its default.
@@ -237,6 +238,7 @@ class SQIL:
 
     def train(self, total_timesteps: int, callback: list[BaseCallback] | None = None) -> None:
         """Train the learner for ``total_timesteps`` more environment steps (rounded up to ``train_freq``)."""
+        log_without_an_empty_folder(self.learner)
         self.learner.learn(total_timesteps, callback=callback or None, reset_num_timesteps=False)
 
 
