@@ -19,15 +19,19 @@ def test_an_agent_with_a_pickled_normaliser_loads_only_with_allow_pickle(invoke,
     normalized.save(str(normalizer_path(tmp_path / "old.zip")))  # ... and VecNormalize's pickle beside it
     arguments = ("old.zip", "-a", "PPO", "-e", "CartPole-v1")
 
-    for command in (("evaluate", "-n", "2"), ("record", "--steps", "5", "--out", "clip.gif")):
+    push = ("push", "--to", "local", "--name", "old-ppo", "-n", "2", "--no-video")
+    for command in (("evaluate", "-n", "2"), ("record", "--steps", "5", "--out", "clip.gif"), push):
         refused = invoke(command[0], *arguments, *command[1:], expect=1)
         assert "old.vecnormalize.pkl" in refused.output and "Unpickling runs whatever code" in refused.output
         assert "On the command line: add --allow-pickle (only for files you trust)." in refused.output
-    assert not (tmp_path / "clip.gif").exists()  # refused before any work
+    assert not (tmp_path / "clip.gif").exists() and not (tmp_path / "registry").exists()  # refused before any work
 
     assert "old on CartPole-v1 (deterministic)" in invoke("evaluate", *arguments, "-n", "2", "--allow-pickle").output
     invoke("record", *arguments, "--steps", "5", "--out", "clip.gif", "--allow-pickle")
     assert (tmp_path / "clip.gif").read_bytes()[:3] == b"GIF"
+    invoke(push[0], *arguments, *push[1:], "--allow-pickle")
+    assert "old-ppo" in invoke("list").output  # the registry copy is pickle-free: no flag needed to read it
+    assert "old-ppo:v1 on CartPole-v1" in invoke("evaluate", "old-ppo:1", "-n", "2").output
 
 
 def test_imitate_reads_a_pickled_dataset_only_with_allow_pickle(invoke, tmp_path, cartpole_expert):
