@@ -5,9 +5,11 @@ from __future__ import annotations
 import pickle
 
 import gymnasium as gym
+import numpy as np
 from stable_baselines3 import PPO
 from stable_baselines3.common.vec_env import DummyVecEnv, VecNormalize
 
+from rl_framework.agent import StableBaselinesAgent
 from rl_framework.agent.reinforcement.normalization import normalizer_path
 from rl_framework.data import EpisodeSequence
 
@@ -32,6 +34,10 @@ def test_an_agent_with_a_pickled_normaliser_loads_only_with_allow_pickle(invoke,
     invoke(push[0], *arguments, *push[1:], "--allow-pickle")
     assert "old-ppo" in invoke("list").output  # the registry copy is pickle-free: no flag needed to read it
     assert "old-ppo:v1 on CartPole-v1" in invoke("evaluate", "old-ppo:1", "-n", "2").output
+    (copy,) = (tmp_path / "registry" / "old-ppo" / "v1").glob("*.zip")
+    statistics = StableBaselinesAgent.from_file(copy).normalizer.statistics  # carried over, now as JSON in the zip
+    assert statistics is not None
+    np.testing.assert_array_equal(statistics.obs_rms.mean, normalized.obs_rms.mean)
 
 
 def test_imitate_reads_a_pickled_dataset_only_with_allow_pickle(invoke, tmp_path, cartpole_expert):
