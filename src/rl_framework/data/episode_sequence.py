@@ -30,7 +30,6 @@ from __future__ import annotations
 import operator
 import os
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, overload
 
@@ -41,6 +40,7 @@ from imitation.data import types
 from rl_framework.data.arrow import ArrowEpisodes
 from rl_framework.data.batches import TransitionBatches, episode_blocks
 from rl_framework.data.building import EpisodeLayout, GrowingEpisodes, SelectedEpisodes, as_trajectory
+from rl_framework.data.compatibility import check_episodes_fit
 from rl_framework.data.recording import record_trajectories, trajectory_from_steps
 from rl_framework.data.sources import (
     EpisodeSource,
@@ -50,47 +50,11 @@ from rl_framework.data.sources import (
     is_replaceable_dataset,
     open_episodes,
 )
+from rl_framework.data.statistics import EpisodeStatistics
 from rl_framework.util.files import atomic_directory
 
 DEFAULT_BUFFER_TRANSITIONS = 50_000
 """Transitions held in memory at once while streaming (a few MB for vector observations)."""
-
-
-@dataclass(frozen=True)
-class EpisodeStatistics:
-    """Summary of an ``EpisodeSequence``, for sanity checks before training.
-
-    :param n_episodes: number of episodes.
-    :param n_transitions: number of transitions (actions) over all episodes.
-    :param return_mean: mean undiscounted episode return (``None`` if no rewards are stored).
-    :param return_std: population standard deviation of the returns (``None`` without rewards).
-    :param return_min: lowest episode return (``None`` without rewards).
-    :param return_max: highest episode return (``None`` without rewards).
-    :param length_mean: mean episode length.
-    :param length_min: shortest episode length.
-    :param length_max: longest episode length.
-    """
-
-    n_episodes: int
-    n_transitions: int
-    return_mean: float | None
-    return_std: float | None
-    return_min: float | None
-    return_max: float | None
-    length_mean: float
-    length_min: int
-    length_max: int
-
-    def __post_init__(self) -> None:
-        if self.n_episodes <= 0 or self.n_transitions < self.n_episodes:
-            raise ValueError(
-                f"Statistics need at least one episode of at least one transition, got {self.n_episodes} "
-                f"episodes with {self.n_transitions} transitions."
-            )
-        if not self.length_min <= self.length_mean <= self.length_max:
-            raise ValueError(
-                f"Inconsistent lengths: min {self.length_min}, mean {self.length_mean}, max {self.length_max}."
-            )
 
 
 class EpisodeSequence:
@@ -402,47 +366,14 @@ class EpisodeSequence:
             when discrete actions are stored as non-integers, when an action lies outside a
             discrete space (episodes from another environment), or when an action is NaN/inf.
         """
-        for what, shape, space in (
-            ("observations", self.observation_shape, observation_space),
-            ("actions", self.action_shape, action_space),
-        ):
-            if space.shape is None or tuple(space.shape) != shape:
-                raise ValueError(
-                    f"The episodes' {what} have shape {shape} but the environment's {what[:-1]} space {space} "
-                    f"has shape {space.shape}. Train in the environment the episodes were recorded in "
-                    f"(or wrap it so its spaces match)."
-                )
-        discrete = isinstance(action_space, (gym.spaces.Discrete, gym.spaces.MultiDiscrete))
-        if discrete and not np.issubdtype(self.action_dtype, np.integer):
-            raise ValueError(
-                f"The episodes' actions have dtype {self.action_dtype} but the environment's action space "
-                f"{action_space} is discrete: record the episodes with integer actions."
-            )
-        # Values, block by block (datasets are memory-mapped): an index outside a discrete space
-        # would otherwise fail deep inside torch, a NaN action would silently turn the loss into NaN.
-        if isinstance(action_space, gym.spaces.Discrete):
-            low, high = np.asarray(action_space.start), np.asarray(action_space.start + action_space.n - 1)
-        elif isinstance(action_space, gym.spaces.MultiDiscrete):
-            low, high = np.asarray(action_space.start), np.asarray(action_space.start + action_space.nvec - 1)
-        elif isinstance(action_space, gym.spaces.MultiBinary):
-            low, high = np.asarray(0), np.asarray(1)
-        else:
-            low = high = None  # type: ignore[assignment]  # continuous actions: only NaN/inf are checked
-        start = 0
-        for first, stop in episode_blocks(self._source.lengths, DEFAULT_BUFFER_TRANSITIONS):
-            actions = self._source.read(first, stop).actions
-            bad = ~np.isfinite(actions) if np.issubdtype(actions.dtype, np.floating) else np.zeros(actions.shape, bool)
-            if low is not None:
-                bad |= (actions < low) | (actions > high)
-            if bad.any():
-                index = int(np.flatnonzero(bad.reshape(len(actions), -1).any(axis=1))[0])
-                raise ValueError(
-                    f"Transition {start + index} of the episodes has the action {actions[index].tolist()}, which the "
-                    f"environment's action space {action_space} cannot take (out of range or NaN/inf): the episodes "
-                    f"were recorded in another environment. Train in that environment, or record new episodes."
-                )
-            start += len(actions)
-            self._source.release_pages()
+        check_episodes_fit(
+            self._source,
+            self.observation_shape,
+            self.action_shape,
+            self.action_dtype,
+            observation_space,
+            action_space,
+        )
 
 
 __all__ = ["EpisodeSequence", "EpisodeStatistics"]
