@@ -23,16 +23,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmark_tools import Figure, parser, report
+from benchmark_tools import Figure, parser, report, status_bytes
 from cartpole_dataset import write_dataset
-
-
-def _status_bytes(field: str) -> int:
-    with open("/proc/self/status") as handle:
-        for line in handle:
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) * 1024
-    raise RuntimeError(f"{field} not in /proc/self/status")
 
 
 def child(folder: Path, batch_size: int) -> dict[str, float]:
@@ -44,13 +36,13 @@ def child(folder: Path, batch_size: int) -> dict[str, float]:
     agent = ImitationAgent("BC", {"batch_size": batch_size, "seed": 0})
     with open("/proc/self/clear_refs", "w") as handle:  # reset VmHWM to the current RSS
         handle.write("5")
-    before = _status_bytes("VmRSS")
+    before = status_bytes("VmRSS")
     started = time.perf_counter()
     agent.train(episodes, "CartPole-v1", total_timesteps=episodes.n_transitions, progress_bar=False)
     seconds = time.perf_counter() - started
     return {
         "seconds": seconds,
-        "rss_growth": _status_bytes("VmHWM") - before,
+        "rss_growth": status_bytes("VmHWM") - before,
         "transitions": episodes.n_transitions,
         "trained": agent.num_timesteps,
     }

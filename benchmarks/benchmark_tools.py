@@ -168,3 +168,29 @@ def machine() -> dict[str, str]:
         "numpy": numpy.__version__,
         "load average at start": " ".join(f"{value:.1f}" for value in os.getloadavg()),
     }
+
+
+def status_bytes(field: str) -> int:
+    """A memory figure of this process from ``/proc/self/status`` (``VmRSS``, ``VmHWM``, ...), in bytes."""
+    with open("/proc/self/status") as handle:
+        for line in handle:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError(f"{field} not in /proc/self/status")
+
+
+def write_block(file: Path, name: str, body: str) -> None:
+    """Replace the text between ``<!-- name -->`` and ``<!-- /name -->`` in ``file`` (append the block if absent).
+
+    Other sections (written by other benchmark scripts) are kept as they are; the file is written atomically.
+    """
+    from rl_framework.util.files import atomic_write_text
+
+    start, end = f"<!-- {name} -->", f"<!-- /{name} -->"
+    block = f"{start}\n{body.strip()}\n{end}"
+    text = file.read_text(encoding="utf-8") if file.exists() else "# Benchmarks\n"
+    if start in text and end in text:
+        text = text[: text.index(start)] + block + text[text.index(end) + len(end) :]
+    else:
+        text = text.rstrip("\n") + "\n\n" + block + "\n"
+    atomic_write_text(file, text)

@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from benchmark_tools import Figure, parser, report
+from benchmark_tools import Figure, parser, report, status_bytes
 from cartpole_dataset import write_dataset
 
 
@@ -35,15 +35,7 @@ def peak_rss_reset() -> int:
     """Reset the kernel's peak-RSS counter and return the current RSS in bytes."""
     with open("/proc/self/clear_refs", "w") as handle:
         handle.write("5")
-    return _status_bytes("VmRSS")
-
-
-def _status_bytes(field: str) -> int:
-    with open("/proc/self/status") as handle:
-        for line in handle:
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) * 1024
-    raise RuntimeError(f"{field} not in /proc/self/status")
+    return status_bytes("VmRSS")
 
 
 def run_ours(folder: Path, batch_size: int) -> dict[str, float]:
@@ -61,7 +53,7 @@ def run_ours(folder: Path, batch_size: int) -> dict[str, float]:
     assert seen == sequence.n_transitions, (seen, sequence.n_transitions)
     return {
         "seconds": seconds,
-        "rss_growth": _status_bytes("VmHWM") - before,
+        "rss_growth": status_bytes("VmHWM") - before,
         "transitions": seen,
         "checksum": checksum,
     }
@@ -76,7 +68,7 @@ def run_imitation(folder: Path) -> dict[str, float]:
     seconds = time.perf_counter() - started
     return {
         "seconds": seconds,
-        "rss_growth": _status_bytes("VmHWM") - before,
+        "rss_growth": status_bytes("VmHWM") - before,
         "transitions": len(transitions),
         "checksum": int(transitions.acts.sum()) + len(transitions.infos),
     }

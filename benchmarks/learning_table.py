@@ -29,6 +29,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from benchmark_tools import write_block  # noqa: E402
+
 REPOSITORY = Path(__file__).resolve().parents[1]
 BENCHMARKS_FILE = REPOSITORY / "BENCHMARKS.md"
 QUICK_TIMESTEPS = 1500
@@ -59,23 +62,6 @@ def zoo_score(experiment_file: Path) -> str:
     header = " ".join(line.lstrip("# ") for line in experiment_file.read_text().splitlines() if line.startswith("#"))
     match = _ZOO.search(header)
     return f"{match.group(1)} ± {match.group(2)} ({match.group(3)} steps)" if match else "n/a"
-
-
-def write_block(file: Path, name: str, body: str) -> None:
-    """Replace the text between ``<!-- name -->`` and ``<!-- /name -->`` in ``file`` (append the block if absent).
-
-    Other sections (written by other benchmark scripts) are kept as they are; the file is written atomically.
-    """
-    from rl_framework.util.files import atomic_write_text
-
-    start, end = f"<!-- {name} -->", f"<!-- /{name} -->"
-    block = f"{start}\n{body.strip()}\n{end}"
-    text = file.read_text(encoding="utf-8") if file.exists() else "# Benchmarks\n"
-    if start in text and end in text:
-        text = text[: text.index(start)] + block + text[text.index(end) + len(end) :]
-    else:
-        text = text.rstrip("\n") + "\n\n" + block + "\n"
-    atomic_write_text(file, text)
 
 
 def run_experiment(name: str, arguments: argparse.Namespace, output: Path) -> Row:

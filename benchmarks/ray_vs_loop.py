@@ -23,7 +23,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from learning_table import BENCHMARKS_FILE, REPOSITORY, _machine, write_block  # noqa: E402
+from benchmark_tools import write_block  # noqa: E402
+from learning_table import BENCHMARKS_FILE, REPOSITORY, _machine  # noqa: E402
 
 TARGET = 1.5
 

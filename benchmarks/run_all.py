@@ -30,7 +30,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from benchmark_tools import machine
+from benchmark_tools import machine, write_block
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_OUTPUT = HERE.parent / "BENCHMARKS.md"
@@ -155,23 +155,6 @@ def performance_block(results: list[tuple[Benchmark, Result]], quick: bool, head
     ]
     lines += [section(benchmark, result) for benchmark, result in results]
     return "\n".join(lines)
-
-
-def write_block(file: Path, name: str, body: str) -> None:
-    """Replace the text between ``<!-- name -->`` and ``<!-- /name -->`` in ``file`` (append the block if absent).
-
-    Other sections (written by other benchmark scripts) are kept as they are; the file is written atomically.
-    """
-    from rl_framework.util.files import atomic_write_text
-
-    start, end = f"<!-- {name} -->", f"<!-- /{name} -->"
-    block = f"{start}\n{body.strip()}\n{end}"
-    text = file.read_text(encoding="utf-8") if file.exists() else "# Benchmarks\n"
-    if start in text and end in text:
-        text = text[: text.index(start)] + block + text[text.index(end) + len(end) :]
-    else:
-        text = text.rstrip("\n") + "\n\n" + block + "\n"
-    atomic_write_text(file, text)
 
 
 def main() -> None:
