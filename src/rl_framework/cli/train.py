@@ -94,12 +94,15 @@ def execute(experiment: ExperimentConfig, output: str | None, runs_dir: str, all
         train_from_config,
     )
 
+    episodes = None
     if algorithm_family(experiment.algorithm) == "il":
-        open_demonstrations(experiment, allow_pickle)  # a missing or refused dataset fails before the run folder
+        episodes = open_demonstrations(experiment, allow_pickle)  # a bad dataset fails before the run folder
     folder = run_folder_for(experiment, run_folder_path(output, runs_dir, experiment))
     echo(f"Run folder: {folder.path}")
     with progress("Training", experiment.total_timesteps, "steps") as display:
-        agent = train_from_config(experiment, folder, report=display.update_to, allow_pickle=allow_pickle)
+        agent = train_from_config(
+            experiment, folder, report=display.update_to, allow_pickle=allow_pickle, episodes=episodes
+        )
     from rl_framework.experiment.environments import EnvironmentFactory, ReportingWrapper
 
     factory = EnvironmentFactory.from_experiment(experiment.to_dict())

@@ -70,6 +70,7 @@ def train_from_config(
     progress_bar: bool = False,
     report: Callable[[int], None] | None = None,
     allow_pickle: bool = False,
+    episodes: EpisodeSequence | None = None,
 ) -> BaseAgent:
     """Train the agent ``config`` describes and return it.
 
@@ -88,6 +89,8 @@ def train_from_config(
         BC, whenever its sample count is logged to the run folder.
     :param allow_pickle: imitation only: the recorded episodes and DAgger's expert may be legacy pickle
         files (for this call; unpickling runs the file author's code). Never stored in the experiment.
+    :param episodes: imitation only: the experiment's episodes, already opened by ``open_demonstrations``
+        (a caller that checked them before creating its run folder need not open them twice).
     :return: the trained agent; ``agent.experiment_config`` holds the resolved experiment, which
         every later upload saves with it.
     :raises ExperimentError: for an unknown algorithm or environment, or a parameter value that
@@ -95,7 +98,8 @@ def train_from_config(
     """
     check_environment_id(config.env)
     family = algorithm_family(config.algorithm)
-    episodes = open_demonstrations(config, allow_pickle) if family == "il" else None  # before any file is written
+    if family == "il" and episodes is None:
+        episodes = open_demonstrations(config, allow_pickle)  # before any file is written
     folder = run if isinstance(run, RunFolder) or run is None else run_folder_for(config, run)
     if folder is not None:
         folder.write_experiment(config.to_yaml("Resolved experiment: rl-framework train --config <this file>"))
