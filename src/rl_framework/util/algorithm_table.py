@@ -10,7 +10,7 @@ import importlib
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 
 @dataclass(frozen=True)
@@ -26,14 +26,20 @@ class AlgorithmEntry:
 
     def load(self) -> type:
         """Import and return the class; raise ``ImportError`` naming the extra when missing."""
-        module_name, class_name = self.import_path.split(":")
         try:
-            module = importlib.import_module(module_name)
+            loaded: type = import_attribute(self.import_path)
         except ImportError as error:
+            module_name, class_name = self.import_path.split(":")
             hint = f" Install it with: pip install 'rl_framework[{self.extra}]'." if self.extra else ""
             package = module_name.split(".")[0]
             raise ImportError(f"'{class_name}' needs the package '{package}'.{hint}") from error
-        return getattr(module, class_name)
+        return loaded
+
+
+def import_attribute(import_path: str) -> Any:
+    """Import ``"package.module:Name"`` and return ``Name`` (tables name classes this way to import them on use)."""
+    module_name, attribute = import_path.split(":")
+    return getattr(importlib.import_module(module_name), attribute)
 
 
 Entry = TypeVar("Entry", bound=AlgorithmEntry)

@@ -7,11 +7,10 @@ policy, and the defaults merged under the user's ``algorithm_parameters``.
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from rl_framework.util.algorithm_table import AlgorithmEntry, resolve_algorithm, table_name
+from rl_framework.util.algorithm_table import AlgorithmEntry, import_attribute, resolve_algorithm, table_name
 
 if TYPE_CHECKING:
     from rl_framework.agent.imitation.imitation.trainer import ImitationTrainer
@@ -33,8 +32,7 @@ class ImitationAlgorithm(AlgorithmEntry):
 
     def load_trainer(self) -> type[ImitationTrainer]:
         """Import and return the trainer class."""
-        module_name, class_name = self.trainer.split(":")
-        trainer: type[ImitationTrainer] = getattr(importlib.import_module(module_name), class_name)
+        trainer: type[ImitationTrainer] = import_attribute(self.trainer)
         return trainer
 
 
